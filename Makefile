@@ -1,0 +1,30 @@
+# Makefile for the invoice extension (PGXS)
+
+EXTENSION   = invoice
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" invoice.control)
+
+MODULE_big  = invoice
+OBJS        = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA        = $(wildcard extension/invoice--*.sql)
+
+# pg_regress suites: every sql/*.sql, in alphabetical order
+REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --load-extension=plpgsql
+
+# isolation specs live under test/isolation
+ISOLATION      = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
+
+PG_CPPFLAGS = -I$(srcdir)/src -DINVOICE_VERSION=\"$(EXTVERSION)\"
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test run
+# The two README commands, for people who prefer make.
+test:
+	./scripts/test
+run:
+	./scripts/run

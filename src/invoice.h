@@ -1,0 +1,161 @@
+/*-------------------------------------------------------------------------
+ *
+ * invoice.h
+ *	  What the modules of the invoice extension share: the tenant context,
+ *	  the cached tenant settings, and the way the API runs its statements.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INVOICE_H
+#define INVOICE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "items.h"
+#include "pgtime.h"
+#include "utils/date.h"
+
+/* ----------
+ * Tenant context (tenant.c)
+ * ----------
+ */
+
+/* the tenant settings a backend caches; copied out, never pointed into */
+typedef struct TenantSettings
+{
+	int64		org_id;
+	bool		is_active;
+	char		currency[4];
+	int64		default_tax_rate;	/* RATE_SCALE */
+	char		prefix[16];
+	int64		number_from;
+	int64		number_to;		/* 0 when unbounded */
+	bool		has_valid_from;
+	DateADT		valid_from;
+	bool		has_valid_to;
+	DateADT		valid_to;
+	pg_tz	   *tz;				/* owned by pg_tzset's cache, lives forever */
+	char		timezone[64];
+} TenantSettings;
+
+/* the org_id of the context, or 0 when there is none */
+extern int64 tenant_current_org(void);
+
+/* the user_id of the context, or 0 when there is none */
+extern int64 tenant_current_user(void);
+
+/* the org_id of the context; 42501 when there is none */
+extern int64 tenant_require(void);
+
+/* copies the settings of org_id into *out; false if the org does not exist */
+extern bool tenant_settings(int64 org_id, TenantSettings *out);
+
+/* is the application user of the context an admin of the current tenant? */
+extern bool tenant_user_is_admin(void);
+
+/* is the calling role a member of invoice_admin (or a superuser)? */
+extern bool tenant_caller_is_platform_admin(void);
+
+/* drops every cached setting, grant and user (all backends, at commit) */
+extern void tenant_cache_invalidate_all(Oid relid);
+
+extern void tenant_init(void);
+
+/* ----------
+ * Running statements (exec.c)
+ * ----------
+ */
+
+/* what api_begin saved, to be given back to api_end */
+typedef struct ApiCall
+{
+	Oid			save_userid;
+	int			save_sec_context;
+} ApiCall;
+
+/*
+ * api_begin/api_end bracket the statements of an API function: SPI is
+ * connected and the statements run as the owner of the extension's tables,
+ * after the function has done its own authorization.
+ */
+extern void api_begin(ApiCall *call);
+extern void api_end(ApiCall *call);
+
+/* true while an API function runs its own statements (guard triggers) */
+extern bool api_active(void);
+
+/* prepares and keeps a plan, parsed with search_path = pg_catalog, pg_temp */
+extern SPIPlanPtr api_prepare(const char *sql, int nargs, Oid *argtypes);
+
+/* runs a kept plan; errors out (elog) unless the result is `expected` */
+extern int	api_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
+						bool read_only, int expected);
+
+/* value of column `col` (1-based) of row `row` of SPI_tuptable */
+extern Datum api_getdatum(int row, int col, bool *isnull);
+
+/* the owner of the extension's tables */
+extern Oid	api_owner(void);
+
+extern void exec_init(void);
+
+/* ----------
+ * Argument helpers (exec.c)
+ * ----------
+ */
+
+/* 22004 unless argument `argno` is given; `name` is its SQL name */
+extern void arg_required(FunctionCallInfo fcinfo, int argno, const char *name);
+
+/* text argument as a palloc'd C string with surrounding blanks trimmed */
+extern char *arg_trimmed_text(FunctionCallInfo fcinfo, int argno);
+
+/* 22023 when a required text is empty after trimming */
+extern void check_not_blank(const char *value, const char *name);
+
+/* ----------
+ * Invoices (lifecycle.c)
+ * ----------
+ */
+
+typedef enum InvoiceStatus
+{
+	STATUS_DRAFT = 1,
+	STATUS_ISSUED = 2,
+	STATUS_PAID = 4,
+	STATUS_VOID = 8
+} InvoiceStatus;
+
+/* an invoice header, read and locked by invoice_lock() */
+typedef struct InvoiceHeader
+{
+	int64		org_id;
+	int64		invoice_id;
+	InvoiceStatus status;
+	bool		is_deleted;
+	int32		item_count;
+	int32		next_line_no;
+	InvoiceTotals totals;
+	int64		amount_paid;
+} InvoiceHeader;
+
+/*
+ * invoice_lock: locks the header (FOR UPDATE) between api_begin/api_end;
+ * P0002 when the tenant has no such invoice.
+ */
+extern void invoice_lock(int64 org_id, int64 invoice_id, InvoiceHeader *h);
+
+/* 55000 unless the invoice is in one of the `allowed` states and not deleted */
+extern void invoice_require_status(const InvoiceHeader *h, int allowed,
+								   const char *action);
+
+/* ----------
+ * Customers (customers.c)
+ * ----------
+ */
+
+/* 22023 unless `value` is a NIT "900123456-8" with a valid DIAN check digit */
+extern void nit_check(const char *value, const char *field);
+
+#endif							/* INVOICE_H */

@@ -1,0 +1,783 @@
+/*-------------------------------------------------------------------------
+ *
+ * lifecycle.c
+ *	  Drafts and their items, payments, void and soft delete.
+ *
+ * Every function locks the invoice header (SELECT ... FOR UPDATE) before it
+ * looks at the status, so two sessions editing the same draft, or paying
+ * the same invoice, take turns.  Totals are kept on the header and moved
+ * by the exact difference a line makes, in fixed point (items.c), never
+ * re-added in SQL.  All input is validated before anything is written;
+ * an error anywhere undoes the whole call.
+ *
+ * Issuing, which needs the tenant's counter, is in numbering.c.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "invoice.h"
+#include "items.h"
+#include "money.h"
+
+PG_FUNCTION_INFO_V1(invoice_create_invoice);
+PG_FUNCTION_INFO_V1(invoice_add_item);
+PG_FUNCTION_INFO_V1(invoice_update_item);
+PG_FUNCTION_INFO_V1(invoice_remove_item);
+PG_FUNCTION_INFO_V1(invoice_set_customer);
+PG_FUNCTION_INFO_V1(invoice_delete_draft);
+PG_FUNCTION_INFO_V1(invoice_void);
+PG_FUNCTION_INFO_V1(invoice_record_payment);
+
+#define NOTES_MAX		4000
+#define REASON_MAX		1000
+
+static const char *const payment_methods[] = {
+	"cash", "card", "transfer", "nequi", "daviplata", "check", "other"
+};
+
+/* ----------
+ * The header
+ * ----------
+ */
+
+static int64
+stored_amount(int col)
+{
+	bool		isnull;
+	int64		v;
+
+	if (money_from_numeric(DatumGetNumeric(api_getdatum(0, col, &isnull)),
+						   MONEY_SCALE, MONEY_MAX, &v) != MONEY_OK)
+		elog(ERROR, "invalid stored amount in column %d", col);
+	return v;
+}
+
+static InvoiceStatus
+status_from_text(const char *s)
+{
+	if (strcmp(s, "draft") == 0)
+		return STATUS_DRAFT;
+	if (strcmp(s, "issued") == 0)
+		return STATUS_ISSUED;
+	if (strcmp(s, "paid") == 0)
+		return STATUS_PAID;
+	if (strcmp(s, "void") == 0)
+		return STATUS_VOID;
+	elog(ERROR, "unknown invoice status \"%s\"", s);
+	return STATUS_VOID;			/* keep compiler quiet */
+}
+
+static const char *
+status_words(const InvoiceHeader *h)
+{
+	if (h->is_deleted)
+		return "a deleted draft";
+	switch (h->status)
+	{
+		case STATUS_DRAFT:
+			return "a draft";
+		case STATUS_ISSUED:
+			return "issued";
+		case STATUS_PAID:
+			return "paid";
+		case STATUS_VOID:
+			return "void";
+	}
+	return "?";
+}
+
+void
+invoice_lock(int64 org_id, int64 invoice_id, InvoiceHeader *h)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+
+	if (plan == NULL)
+		plan = api_prepare("SELECT status, is_deleted, item_count, next_line_no,"
+						   " subtotal, discount_total, tax_total, total, amount_paid"
+						   " FROM invoice.invoices"
+						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
+						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
+						   " FOR UPDATE",
+						   2, (Oid[]) {INT8OID, INT8OID});
+	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id)},
+				NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("invoice " INT64_FORMAT " not found", invoice_id)));
+
+	h->org_id = org_id;
+	h->invoice_id = invoice_id;
+	h->status = status_from_text(TextDatumGetCString(api_getdatum(0, 1, &isnull)));
+	h->is_deleted = DatumGetBool(api_getdatum(0, 2, &isnull));
+	h->item_count = DatumGetInt32(api_getdatum(0, 3, &isnull));
+	h->next_line_no = DatumGetInt32(api_getdatum(0, 4, &isnull));
+	h->totals.subtotal = stored_amount(5);
+	h->totals.discount_total = stored_amount(6);
+	h->totals.tax_total = stored_amount(7);
+	h->totals.total = stored_amount(8);
+	h->amount_paid = stored_amount(9);
+}
+
+void
+invoice_require_status(const InvoiceHeader *h, int allowed, const char *action)
+{
+	if ((h->status & allowed) && !h->is_deleted)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s invoice " INT64_FORMAT ": it is %s",
+					action, h->invoice_id, status_words(h)),
+			 (h->status & (STATUS_ISSUED | STATUS_PAID)) && (allowed == STATUS_DRAFT) ?
+			 errhint("Issued invoices are immutable: void it and issue a new one.") : 0));
+}
+
+/*
+ * header_write_totals
+ *		Stores the header's totals and line counters.
+ */
+static void
+header_write_totals(const InvoiceHeader *h)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[8];
+
+	if (plan == NULL)
+		plan = api_prepare("UPDATE invoice.invoices SET subtotal = $3, discount_total = $4,"
+						   " tax_total = $5, total = $6, item_count = $7, next_line_no = $8"
+						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
+						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
+						   8, (Oid[]) {INT8OID, INT8OID, NUMERICOID, NUMERICOID,
+							   NUMERICOID, NUMERICOID, INT4OID, INT4OID});
+	values[0] = Int64GetDatum(h->org_id);
+	values[1] = Int64GetDatum(h->invoice_id);
+	values[2] = NumericGetDatum(money_to_numeric(h->totals.subtotal, MONEY_SCALE));
+	values[3] = NumericGetDatum(money_to_numeric(h->totals.discount_total, MONEY_SCALE));
+	values[4] = NumericGetDatum(money_to_numeric(h->totals.tax_total, MONEY_SCALE));
+	values[5] = NumericGetDatum(money_to_numeric(h->totals.total, MONEY_SCALE));
+	values[6] = Int32GetDatum(h->item_count);
+	values[7] = Int32GetDatum(h->next_line_no);
+	api_execute(plan, values, NULL, false, SPI_OK_UPDATE);
+}
+
+/* ----------
+ * Items
+ * ----------
+ */
+
+#define ITEM_NARGS 17
+static const Oid item_types[ITEM_NARGS] = {
+	INT8OID, INT8OID, INT4OID, TEXTOID, NUMERICOID, NUMERICOID, NUMERICOID,
+	NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
+	TEXTOID, INT2OID, NUMERICOID, TEXTOID
+};
+
+/*
+ * item_datums
+ *		The parameters of the item statements, in item_types order.
+ */
+static void
+item_datums(int64 org_id, int64 invoice_id, const InvoiceItem *it,
+			Datum *values, char *nulls)
+{
+	memset(nulls, ' ', ITEM_NARGS);
+	values[0] = Int64GetDatum(org_id);
+	values[1] = Int64GetDatum(invoice_id);
+	values[2] = Int32GetDatum(it->line_no);
+	values[3] = CStringGetTextDatum(it->description);
+	values[4] = NumericGetDatum(money_to_numeric(it->quantity, QTY_SCALE));
+	values[5] = NumericGetDatum(money_to_numeric(it->unit_price, MONEY_SCALE));
+	values[6] = NumericGetDatum(money_to_numeric(it->tax_rate, RATE_SCALE));
+	values[7] = NumericGetDatum(money_to_numeric(it->discount_pct, RATE_SCALE));
+	values[8] = NumericGetDatum(money_to_numeric(it->base, MONEY_SCALE));
+	values[9] = NumericGetDatum(money_to_numeric(it->discount, MONEY_SCALE));
+	values[10] = NumericGetDatum(money_to_numeric(it->net, MONEY_SCALE));
+	values[11] = NumericGetDatum(money_to_numeric(it->tax, MONEY_SCALE));
+	values[12] = NumericGetDatum(money_to_numeric(it->line_total, MONEY_SCALE));
+	values[13] = it->material ? CStringGetTextDatum(it->material) : (Datum) 0;
+	nulls[13] = it->material ? ' ' : 'n';
+	values[14] = Int16GetDatum((int16) it->karat);
+	nulls[14] = it->has_karat ? ' ' : 'n';
+	values[15] = NumericGetDatum(money_to_numeric(it->weight_grams, QTY_SCALE));
+	nulls[15] = it->has_weight ? ' ' : 'n';
+	values[16] = it->sku ? CStringGetTextDatum(it->sku) : (Datum) 0;
+	nulls[16] = it->sku ? ' ' : 'n';
+}
+
+static void
+item_insert(int64 org_id, int64 invoice_id, const InvoiceItem *it)
+{
+	static SPIPlanPtr plan = NULL;
+	Datum		values[ITEM_NARGS];
+	char		nulls[ITEM_NARGS];
+
+	if (plan == NULL)
+		plan = api_prepare("INSERT INTO invoice.invoice_items (org_id, invoice_id, line_no,"
+						   " description, quantity, unit_price, tax_rate, discount_pct,"
+						   " base, discount, net, tax, line_total,"
+						   " material, karat, weight_grams, sku)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+						   " $14, $15, $16, $17)",
+						   ITEM_NARGS, (Oid *) item_types);
+	item_datums(org_id, invoice_id, it, values, nulls);
+	api_execute(plan, values, nulls, false, SPI_OK_INSERT);
+}
+
+static char *
+optional_text(int row, int col)
+{
+	bool		isnull;
+	Datum		d = api_getdatum(row, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static int64
+stored_scaled(int col, int scale, int64 limit)
+{
+	bool		isnull;
+	int64		v;
+
+	if (money_from_numeric(DatumGetNumeric(api_getdatum(0, col, &isnull)),
+						   scale, limit, &v) != MONEY_OK)
+		elog(ERROR, "invalid stored item value in column %d", col);
+	return v;
+}
+
+/*
+ * item_read
+ *		Loads line `line_no` of a locked draft; P0002 when there is none.
+ */
+static void
+item_read(int64 org_id, int64 invoice_id, int32 line_no, InvoiceItem *it)
+{
+	static SPIPlanPtr plan = NULL;
+	bool		isnull;
+	Datum		d;
+
+	if (plan == NULL)
+		plan = api_prepare("SELECT description, quantity, unit_price, tax_rate, discount_pct,"
+						   " base, discount, net, tax, line_total,"
+						   " material, karat, weight_grams, sku"
+						   " FROM invoice.invoice_items"
+						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
+						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
+						   " AND line_no OPERATOR(pg_catalog.=) $3",
+						   3, (Oid[]) {INT8OID, INT8OID, INT4OID});
+	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
+				Int32GetDatum(line_no)}, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("invoice " INT64_FORMAT " has no line %d", invoice_id, line_no)));
+
+	memset(it, 0, sizeof(*it));
+	it->line_no = line_no;
+	it->description = optional_text(0, 1);
+	it->quantity = stored_scaled(2, QTY_SCALE, QTY_MAX);
+	it->unit_price = stored_scaled(3, MONEY_SCALE, MONEY_MAX);
+	it->has_tax_rate = true;
+	it->tax_rate = stored_scaled(4, RATE_SCALE, RATE_100);
+	it->discount_pct = stored_scaled(5, RATE_SCALE, RATE_100);
+	it->base = stored_scaled(6, MONEY_SCALE, MONEY_MAX);
+	it->discount = stored_scaled(7, MONEY_SCALE, MONEY_MAX);
+	it->net = stored_scaled(8, MONEY_SCALE, MONEY_MAX);
+	it->tax = stored_scaled(9, MONEY_SCALE, MONEY_MAX);
+	it->line_total = stored_scaled(10, MONEY_SCALE, MONEY_MAX);
+	it->material = optional_text(0, 11);
+	d = api_getdatum(0, 12, &isnull);
+	it->has_karat = !isnull;
+	it->karat = isnull ? 0 : DatumGetInt16(d);
+	it->has_weight = false;
+	(void) api_getdatum(0, 13, &isnull);
+	if (!isnull)
+	{
+		it->has_weight = true;
+		it->weight_grams = stored_scaled(13, QTY_SCALE, QTY_MAX);
+	}
+	it->sku = optional_text(0, 14);
+}
+
+/* ----------
+ * Arguments
+ * ----------
+ */
+
+static Jsonb *
+jsonb_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	arg_required(fcinfo, argno, name);
+	return PG_GETARG_JSONB_P(argno);
+}
+
+static char *
+limited_text(FunctionCallInfo fcinfo, int argno, const char *name, int max)
+{
+	char	   *s = arg_trimmed_text(fcinfo, argno);
+
+	if (s != NULL && (int) strlen(s) > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" must not be longer than %d bytes", name, max)));
+	return s;
+}
+
+static void
+require_customer(int64 org_id, int64 customer_id, bool found)
+{
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("customer " INT64_FORMAT " not found", customer_id),
+				 errhint("Create it with invoice.upsert_customer().")));
+}
+
+/* ----------
+ * The API
+ * ----------
+ */
+
+/*
+ * invoice_create_invoice
+ *		A draft with its items: every item is validated and computed before
+ *		the first row is written.
+ */
+Datum
+invoice_create_invoice(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		org_id = tenant_require();
+	int64		user_id = tenant_current_user();
+	int64		customer_id;
+	Jsonb	   *items_json;
+	char	   *notes;
+	InvoiceItem *items;
+	int			nitems;
+	InvoiceTotals totals = {0, 0, 0, 0};
+	TenantSettings st;
+	Datum		values[11];
+	char		nulls[11];
+	bool		isnull;
+	int64		invoice_id;
+	int			i;
+	ApiCall		call;
+
+	arg_required(fcinfo, 0, "customer_id");
+	customer_id = PG_GETARG_INT64(0);
+	items_json = jsonb_arg(fcinfo, 1, "items");
+	notes = limited_text(fcinfo, 2, "notes", NOTES_MAX);
+	if (notes != NULL && notes[0] == '\0')
+		notes = NULL;
+
+	if (!tenant_settings(org_id, &st))
+		elog(ERROR, "tenant " INT64_FORMAT " vanished", org_id);
+	items = items_from_jsonb(items_json, "items", &nitems);
+	for (i = 0; i < nitems; i++)
+	{
+		item_compute(&items[i], st.default_tax_rate, i + 1);
+		totals_add(&totals, &items[i], 1);
+	}
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(org_id);
+	values[1] = Int64GetDatum(customer_id);
+	values[2] = Int64GetDatum(user_id);
+	nulls[2] = user_id ? ' ' : 'n';
+	values[3] = notes ? CStringGetTextDatum(notes) : (Datum) 0;
+	nulls[3] = notes ? ' ' : 'n';
+	values[4] = CStringGetTextDatum(st.currency);
+	values[5] = NumericGetDatum(money_to_numeric(totals.subtotal, MONEY_SCALE));
+	values[6] = NumericGetDatum(money_to_numeric(totals.discount_total, MONEY_SCALE));
+	values[7] = NumericGetDatum(money_to_numeric(totals.tax_total, MONEY_SCALE));
+	values[8] = NumericGetDatum(money_to_numeric(totals.total, MONEY_SCALE));
+	values[9] = Int32GetDatum(nitems);
+	values[10] = Int32GetDatum(nitems + 1);
+
+	api_begin(&call);
+	if (plan == NULL)
+		plan = api_prepare("INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
+						   " currency, subtotal, discount_total, tax_total, total,"
+						   " item_count, next_line_no)"
+						   " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11"
+						   " FROM invoice.customers c"
+						   " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
+						   " AND c.customer_id OPERATOR(pg_catalog.=) $2"
+						   " RETURNING invoice_id",
+						   11, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
+							   NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
+							   INT4OID, INT4OID});
+	api_execute(plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	require_customer(org_id, customer_id, SPI_processed == 1);
+	invoice_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
+
+	for (i = 0; i < nitems; i++)
+		item_insert(org_id, invoice_id, &items[i]);
+	api_end(&call);
+
+	PG_RETURN_INT64(invoice_id);
+}
+
+/*
+ * invoice_add_item
+ *		Appends one item to a draft; line numbers are never reused within
+ *		an invoice, so a removed line leaves a gap.
+ */
+Datum
+invoice_add_item(PG_FUNCTION_ARGS)
+{
+	int64		org_id = tenant_require();
+	int64		invoice_id;
+	Jsonb	   *item_json;
+	InvoiceHeader h;
+	InvoiceItem it;
+	TenantSettings st;
+	ApiCall		call;
+
+	arg_required(fcinfo, 0, "invoice_id");
+	invoice_id = PG_GETARG_INT64(0);
+	item_json = jsonb_arg(fcinfo, 1, "item");
+	if (!JB_ROOT_IS_OBJECT(item_json) || JB_ROOT_IS_SCALAR(item_json))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"item\" must be a JSON object")));
+	if (!tenant_settings(org_id, &st))
+		elog(ERROR, "tenant " INT64_FORMAT " vanished", org_id);
+
+	api_begin(&call);
+	invoice_lock(org_id, invoice_id, &h);
+	invoice_require_status(&h, STATUS_DRAFT, "add items to");
+	if (h.item_count >= INVOICE_MAX_ITEMS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invoice " INT64_FORMAT " already has %d items, the most an invoice may have",
+						invoice_id, INVOICE_MAX_ITEMS)));
+
+	memset(&it, 0, sizeof(it));
+	it.line_no = h.next_line_no;
+	item_apply_jsonb(&item_json->root, it.line_no, &it, true);
+	item_compute(&it, st.default_tax_rate, it.line_no);
+	totals_add(&h.totals, &it, 1);
+	h.item_count++;
+	h.next_line_no++;
+
+	item_insert(org_id, invoice_id, &it);
+	header_write_totals(&h);
+	api_end(&call);
+
+	PG_RETURN_INT32(it.line_no);
+}
+
+/*
+ * invoice_update_item
+ *		The keys present in `item` replace those fields of the line; the
+ *		line is computed again and the header moves by the difference.
+ */
+Datum
+invoice_update_item(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		org_id = tenant_require();
+	int64		invoice_id;
+	int32		line_no;
+	Jsonb	   *item_json;
+	InvoiceHeader h;
+	InvoiceItem old;
+	InvoiceItem it;
+	TenantSettings st;
+	Datum		values[ITEM_NARGS];
+	char		nulls[ITEM_NARGS];
+	ApiCall		call;
+
+	arg_required(fcinfo, 0, "invoice_id");
+	arg_required(fcinfo, 1, "line_no");
+	invoice_id = PG_GETARG_INT64(0);
+	line_no = PG_GETARG_INT32(1);
+	item_json = jsonb_arg(fcinfo, 2, "item");
+	if (!JB_ROOT_IS_OBJECT(item_json) || JB_ROOT_IS_SCALAR(item_json))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"item\" must be a JSON object")));
+	if (!tenant_settings(org_id, &st))
+		elog(ERROR, "tenant " INT64_FORMAT " vanished", org_id);
+
+	api_begin(&call);
+	if (plan == NULL)
+		plan = api_prepare("UPDATE invoice.invoice_items SET description = $4, quantity = $5,"
+						   " unit_price = $6, tax_rate = $7, discount_pct = $8, base = $9,"
+						   " discount = $10, net = $11, tax = $12, line_total = $13,"
+						   " material = $14, karat = $15, weight_grams = $16, sku = $17"
+						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
+						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
+						   " AND line_no OPERATOR(pg_catalog.=) $3",
+						   ITEM_NARGS, (Oid *) item_types);
+	invoice_lock(org_id, invoice_id, &h);
+	invoice_require_status(&h, STATUS_DRAFT, "change items of");
+	item_read(org_id, invoice_id, line_no, &old);
+
+	it = old;
+	item_apply_jsonb(&item_json->root, line_no, &it, true);
+	item_compute(&it, st.default_tax_rate, line_no);
+	totals_add(&h.totals, &old, -1);
+	totals_add(&h.totals, &it, 1);
+
+	item_datums(org_id, invoice_id, &it, values, nulls);
+	api_execute(plan, values, nulls, false, SPI_OK_UPDATE);
+	header_write_totals(&h);
+	api_end(&call);
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * invoice_remove_item
+ *		Removes a line of a draft; the other lines keep their numbers.
+ */
+Datum
+invoice_remove_item(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		org_id = tenant_require();
+	int64		invoice_id;
+	int32		line_no;
+	InvoiceHeader h;
+	InvoiceItem old;
+	ApiCall		call;
+
+	arg_required(fcinfo, 0, "invoice_id");
+	arg_required(fcinfo, 1, "line_no");
+	invoice_id = PG_GETARG_INT64(0);
+	line_no = PG_GETARG_INT32(1);
+
+	api_begin(&call);
+	if (plan == NULL)
+		plan = api_prepare("DELETE FROM invoice.invoice_items"
+						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
+						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
+						   " AND line_no OPERATOR(pg_catalog.=) $3",
+						   3, (Oid[]) {INT8OID, INT8OID, INT4OID});
+	invoice_lock(org_id, invoice_id, &h);
+	invoice_require_status(&h, STATUS_DRAFT, "remove items from");
+	item_read(org_id, invoice_id, line_no, &old);
+	totals_add(&h.totals, &old, -1);
+	h.item_count--;
+
+	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
+				Int32GetDatum(line_no)}, NULL, false, SPI_OK_DELETE);
+	header_write_totals(&h);
+	api_end(&call);
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * invoice_set_customer
+ *		Changes the customer of a draft to another customer of the tenant.
+ */
+Datum
+invoice_set_customer(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		org_id = tenant_require();
+	int64		invoice_id;
+	int64		customer_id;
+	InvoiceHeader h;
+	ApiCall		call;
+
+	arg_required(fcinfo, 0, "invoice_id");
+	arg_required(fcinfo, 1, "customer_id");
+	invoice_id = PG_GETARG_INT64(0);
+	customer_id = PG_GETARG_INT64(1);
+
+	api_begin(&call);
+	if (plan == NULL)
+		plan = api_prepare("UPDATE invoice.invoices i SET customer_id = c.customer_id"
+						   " FROM invoice.customers c"
+						   " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
+						   " AND i.invoice_id OPERATOR(pg_catalog.=) $2"
+						   " AND c.org_id OPERATOR(pg_catalog.=) $1"
+						   " AND c.customer_id OPERATOR(pg_catalog.=) $3",
+						   3, (Oid[]) {INT8OID, INT8OID, INT8OID});
+	invoice_lock(org_id, invoice_id, &h);
+	invoice_require_status(&h, STATUS_DRAFT, "change the customer of");
+	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
+				Int64GetDatum(customer_id)}, NULL, false, SPI_OK_UPDATE);
+	require_customer(org_id, customer_id, SPI_processed == 1);
+	api_end(&call);
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * invoice_delete_draft
+ *		Soft delete: the draft stays, marked is_deleted, and nothing more
+ *		can be done with it.
+ */
+Datum
+invoice_delete_draft(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		org_id = tenant_require();
+	int64		invoice_id;
+	InvoiceHeader h;
+	ApiCall		call;
+
+	arg_required(fcinfo, 0, "invoice_id");
+	invoice_id = PG_GETARG_INT64(0);
+
+	api_begin(&call);
+	if (plan == NULL)
+		plan = api_prepare("UPDATE invoice.invoices SET is_deleted = true"
+						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
+						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
+						   2, (Oid[]) {INT8OID, INT8OID});
+	invoice_lock(org_id, invoice_id, &h);
+	invoice_require_status(&h, STATUS_DRAFT, "delete");
+	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id)},
+				NULL, false, SPI_OK_UPDATE);
+	api_end(&call);
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * invoice_void
+ *		Issued or paid becomes void, with its number and its payments kept.
+ */
+Datum
+invoice_void(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		org_id = tenant_require();
+	int64		invoice_id;
+	char	   *reason;
+	InvoiceHeader h;
+	ApiCall		call;
+
+	arg_required(fcinfo, 0, "invoice_id");
+	arg_required(fcinfo, 1, "reason");
+	invoice_id = PG_GETARG_INT64(0);
+	reason = limited_text(fcinfo, 1, "reason", REASON_MAX);
+	check_not_blank(reason, "reason");
+
+	api_begin(&call);
+	if (plan == NULL)
+		plan = api_prepare("UPDATE invoice.invoices SET status = 'void', void_reason = $3,"
+						   " voided_at = pg_catalog.now()"
+						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
+						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
+						   3, (Oid[]) {INT8OID, INT8OID, TEXTOID});
+	invoice_lock(org_id, invoice_id, &h);
+	invoice_require_status(&h, STATUS_ISSUED | STATUS_PAID, "void");
+	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
+				CStringGetTextDatum(reason)}, NULL, false, SPI_OK_UPDATE);
+	api_end(&call);
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * invoice_record_payment
+ *		A payment on an issued invoice; exactly the balance makes it paid,
+ *		more is refused.
+ */
+Datum
+invoice_record_payment(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr insert_plan = NULL;
+	static SPIPlanPtr update_plan = NULL;
+	int64		org_id = tenant_require();
+	int64		user_id = tenant_current_user();
+	int64		invoice_id;
+	int64		amount;
+	char	   *method;
+	bool		known = false;
+	int			i;
+	InvoiceHeader h;
+	int64		payment_id;
+	bool		isnull;
+	ApiCall		call;
+
+	arg_required(fcinfo, 0, "invoice_id");
+	arg_required(fcinfo, 1, "amount");
+	arg_required(fcinfo, 2, "method");
+	invoice_id = PG_GETARG_INT64(0);
+	switch (money_from_numeric(PG_GETARG_NUMERIC(1), MONEY_SCALE, MONEY_MAX, &amount))
+	{
+		case MONEY_OK:
+			break;
+		case MONEY_TOO_MANY_DECIMALS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"amount\" must not have more than 2 decimals")));
+			break;
+		case MONEY_OUT_OF_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"amount\" is out of range"),
+					 errdetail("Amounts must fit numeric(18,2).")));
+			break;
+		case MONEY_NOT_FINITE:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"amount\" must be a finite number")));
+			break;
+	}
+	if (amount <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"amount\" must be greater than zero")));
+	method = arg_trimmed_text(fcinfo, 2);
+	for (i = 0; i < lengthof(payment_methods); i++)
+		if (strcmp(method, payment_methods[i]) == 0)
+			known = true;
+	if (!known)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"method\" must be one of cash, card, transfer, nequi, daviplata, check, other")));
+
+	api_begin(&call);
+	if (insert_plan == NULL)
+	{
+		insert_plan = api_prepare("INSERT INTO invoice.payments (org_id, invoice_id, amount, method, created_by)"
+								  " VALUES ($1, $2, $3, $4, $5) RETURNING payment_id",
+								  5, (Oid[]) {INT8OID, INT8OID, NUMERICOID, TEXTOID, INT8OID});
+		update_plan = api_prepare("UPDATE invoice.invoices SET amount_paid = $3,"
+								  " status = CASE WHEN $4 THEN 'paid' ELSE status END,"
+								  " paid_at = CASE WHEN $4 THEN pg_catalog.now() ELSE paid_at END"
+								  " WHERE org_id OPERATOR(pg_catalog.=) $1"
+								  " AND invoice_id OPERATOR(pg_catalog.=) $2",
+								  4, (Oid[]) {INT8OID, INT8OID, NUMERICOID, BOOLOID});
+	}
+	invoice_lock(org_id, invoice_id, &h);
+	invoice_require_status(&h, STATUS_ISSUED, "record a payment on");
+	if (amount > h.totals.total - h.amount_paid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("payment of %s exceeds the balance of invoice " INT64_FORMAT,
+						money_to_cstring(amount, MONEY_SCALE), invoice_id),
+				 errdetail("The balance is %s.",
+						   money_to_cstring(h.totals.total - h.amount_paid, MONEY_SCALE))));
+
+	api_execute(insert_plan,
+				(Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
+					NumericGetDatum(money_to_numeric(amount, MONEY_SCALE)),
+					CStringGetTextDatum(method), Int64GetDatum(user_id)},
+				user_id ? NULL : "    n", false, SPI_OK_INSERT_RETURNING);
+	payment_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
+	h.amount_paid += amount;
+	api_execute(update_plan,
+				(Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
+					NumericGetDatum(money_to_numeric(h.amount_paid, MONEY_SCALE)),
+					BoolGetDatum(h.amount_paid == h.totals.total)},
+				NULL, false, SPI_OK_UPDATE);
+	api_end(&call);
+
+	PG_RETURN_INT64(payment_id);
+}
