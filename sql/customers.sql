@@ -1,7 +1,7 @@
 -- Customers: upsert_customer and Colombian identity documents.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS invoice CASCADE;
 \set VERBOSITY terse
-SET client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,7 +1,7 @@
 -- Tenancy: organizations, settings, grants, users and the tenant context.
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS invoice CASCADE;
 \set VERBOSITY terse
-SET client_min_messages = warning;
 
 -- err(sql): runs a statement and shows its SQLSTATE and message, or "ok"
 CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE plpgsql AS $$
@@ -18,19 +18,20 @@ CREATE ROLE regress_tapp LOGIN;
 CREATE ROLE regress_tnobody LOGIN;
 GRANT invoice_admin TO regress_tadmin;
 GRANT invoice_app TO regress_tapp;
+GRANT invoice_app TO regress_tnobody;
 
 -- the extension's roles exist, with the documented membership
-SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'invoice\_%' ORDER BY 1 COLLATE "C";
+SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'invoice\_%' ORDER BY rolname COLLATE "C";
 SELECT pg_has_role('invoice_service', 'invoice_app', 'MEMBER') AS service_is_app,
        pg_has_role('invoice_admin', 'invoice_service', 'MEMBER') AS admin_is_service;
 
 -- row level security is enabled and forced on every table of the schema
 SELECT relname, relrowsecurity, relforcerowsecurity
   FROM pg_class WHERE relnamespace = 'invoice'::regnamespace AND relkind = 'r'
- ORDER BY 1 COLLATE "C";
+ ORDER BY relname COLLATE "C";
 
 -- the context GUCs can only be set by superusers
-SELECT name, context FROM pg_settings WHERE name LIKE 'invoice.%' ORDER BY 1 COLLATE "C";
+SELECT name, context FROM pg_settings WHERE name LIKE 'invoice.%' ORDER BY name COLLATE "C";
 
 ----------------------------------------------------------------------
 -- create_organization
@@ -41,11 +42,11 @@ SELECT invoice.create_organization('tenancy-a', 'Joyería A', '900123456-8',
          "valid_from": "2020-01-01", "valid_to": "2099-12-31"}') AS org_a \gset
 SELECT invoice.create_organization('tenancy-b', 'Joyería B') AS org_b \gset
 SELECT slug, name, tax_id, currency, default_tax_rate, prefix, number_from, number_to,
-       resolution, valid_from::text, valid_to::text, timezone, rounding, is_active
+       resolution, to_char(valid_from, 'YYYY-MM-DD') AS valid_from, to_char(valid_to, 'YYYY-MM-DD') AS valid_to, timezone, rounding, is_active
   FROM invoice.organizations WHERE slug LIKE 'tenancy-%' ORDER BY slug COLLATE "C";
+RESET ROLE;
 SELECT next_number FROM invoice.invoice_counters c JOIN invoice.organizations o USING (org_id)
  WHERE o.slug = 'tenancy-a';
-RESET ROLE;
 
 SELECT count(*) AS orgs_before FROM invoice.organizations \gset
 SET ROLE regress_tadmin;
@@ -124,7 +125,7 @@ SELECT invoice.current_org() = :org_a AS still_a_after_savepoint;
 COMMIT;
 RESET ROLE;
 
--- service roles enter every tenant; nobody else without a grant
+-- an application role without a grant cannot enter
 SET ROLE regress_tnobody;
 BEGIN;
 SELECT pg_temp.err(format('SELECT invoice.set_tenant(%s)', :org_a));

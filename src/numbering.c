@@ -91,6 +91,7 @@ invoice_issue(PG_FUNCTION_ARGS)
 	char	   *number_text;
 	TimestampTz issued_at;
 	bool		isnull;
+	MemoryContext fn_cxt = CurrentMemoryContext;
 	ApiCall		call;
 
 	arg_required(fcinfo, 0, "invoice_id");
@@ -139,7 +140,8 @@ invoice_issue(PG_FUNCTION_ARGS)
 	issued_at = GetCurrentTimestamp();
 	check_validity(&st, issued_at);
 
-	number_text = psprintf("%s" INT64_FORMAT, st.prefix, number);
+	/* the result must outlive SPI_finish */
+	number_text = MemoryContextStrdup(fn_cxt, psprintf("%s" INT64_FORMAT, st.prefix, number));
 	api_execute(issue_plan,
 				(Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 					Int64GetDatum(number), CStringGetTextDatum(number_text),

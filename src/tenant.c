@@ -219,9 +219,13 @@ tenant_cache_ensure(void)
 	}
 }
 
+/* copies text column `col` of the first SPI row into a fixed buffer */
 static void
-copy_text_field(char *dst, size_t size, Datum d, bool isnull)
+copy_text_field(char *dst, size_t size, int col)
 {
+	bool		isnull;
+	Datum		d = api_getdatum(0, col, &isnull);
+
 	if (isnull)
 		dst[0] = '\0';
 	else
@@ -268,12 +272,12 @@ tenant_load(int64 org_id, TenantEntry *entry)
 	{
 		entry->exists = true;
 		s->is_active = DatumGetBool(api_getdatum(0, 1, &isnull));
-		copy_text_field(s->currency, sizeof(s->currency), api_getdatum(0, 2, &isnull), isnull);
+		copy_text_field(s->currency, sizeof(s->currency), 2);
 		if (money_from_numeric(DatumGetNumeric(api_getdatum(0, 3, &isnull)),
 							   RATE_SCALE, RATE_100, &rate) != MONEY_OK)
 			elog(ERROR, "invalid default_tax_rate of tenant " INT64_FORMAT, org_id);
 		s->default_tax_rate = rate;
-		copy_text_field(s->prefix, sizeof(s->prefix), api_getdatum(0, 4, &isnull), isnull);
+		copy_text_field(s->prefix, sizeof(s->prefix), 4);
 		s->number_from = DatumGetInt64(api_getdatum(0, 5, &isnull));
 		s->number_to = DatumGetInt64(api_getdatum(0, 6, &isnull));
 		if (isnull)
@@ -282,7 +286,7 @@ tenant_load(int64 org_id, TenantEntry *entry)
 		s->has_valid_from = !isnull;
 		s->valid_to = DatumGetDateADT(api_getdatum(0, 8, &isnull));
 		s->has_valid_to = !isnull;
-		copy_text_field(s->timezone, sizeof(s->timezone), api_getdatum(0, 9, &isnull), isnull);
+		copy_text_field(s->timezone, sizeof(s->timezone), 9);
 		s->tz = pg_tzset(s->timezone);
 		if (s->tz == NULL)
 			elog(ERROR, "invalid timezone \"%s\" of tenant " INT64_FORMAT,

@@ -1,0 +1,302 @@
+/*-------------------------------------------------------------------------
+ *
+ * totals.c
+ *	  The totals engine: invoice.totals(items jsonb, default_tax_rate
+ *	  numeric) and the JSON form of computed lines and totals.
+ *
+ * invoice.totals() is pure: it reads no table, needs no tenant and writes
+ * nothing; items.c validates and computes, this file only sums and
+ * answers.  The result is built with pushJsonbValue, never through text.
+ *
+ * Number formats in the result: amounts carry exactly 2 decimals
+ * (1070.99, 100.00); rates are written without trailing zeros (19, 12.5,
+ * 0.0001), the shortest exact form; line_no is an integer.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "items.h"
+#include "money.h"
+#include "totals.h"
+
+PG_FUNCTION_INFO_V1(invoice_totals);
+
+/* one entry of "taxes" */
+typedef struct TaxGroup
+{
+	int64		rate;			/* RATE_SCALE */
+	int64		base;			/* sum of net, MONEY_SCALE */
+	int64		tax;			/* sum of tax, MONEY_SCALE */
+} TaxGroup;
+
+/*
+ * push_key
+ *		Pushes an object key; `name` is a C string literal.
+ */
+static void
+push_key(JsonbParseState **state, const char *name)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = (char *) name;
+	v.val.string.len = strlen(name);
+	(void) pushJsonbValue(state, WJB_KEY, &v);
+}
+
+/*
+ * push_numeric
+ *		Pushes `key`: num as an object member.
+ */
+static void
+push_numeric(JsonbParseState **state, const char *key, Numeric num)
+{
+	JsonbValue	v;
+
+	push_key(state, key);
+	v.type = jbvNumeric;
+	v.val.numeric = num;
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
+ * push_amount
+ *		An amount in cents, written with exactly 2 decimals.
+ */
+static void
+push_amount(JsonbParseState **state, const char *key, int64 cents)
+{
+	push_numeric(state, key, money_to_numeric(cents, MONEY_SCALE));
+}
+
+/*
+ * push_rate
+ *		A rate at RATE_SCALE, written without trailing zeros (19, not
+ *		19.0000), so that equal rates always print alike.
+ */
+static void
+push_rate(JsonbParseState **state, const char *key, int64 rate)
+{
+	int			scale = RATE_SCALE;
+
+	while (scale > 0 && rate % 10 == 0)
+	{
+		rate /= 10;
+		scale--;
+	}
+	push_numeric(state, key, money_to_numeric(rate, scale));
+}
+
+/*
+ * tax_group_cmp
+ *		qsort order of "taxes": rate ascending.
+ */
+static int
+tax_group_cmp(const void *a, const void *b)
+{
+	int64		ra = ((const TaxGroup *) a)->rate;
+	int64		rb = ((const TaxGroup *) b)->rate;
+
+	return (ra > rb) - (ra < rb);
+}
+
+/*
+ * tax_sum
+ *		a + b within numeric(18,2); 22003 otherwise.
+ */
+static int64
+tax_sum(int64 a, int64 b)
+{
+	int64		r = a + b;		/* both within MONEY_MAX: no int64 overflow */
+
+	if (r > MONEY_MAX || r < -MONEY_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("invoice total is out of range"),
+				 errdetail("Invoice totals must fit numeric(18,2).")));
+	return r;
+}
+
+/*
+ * totals_push_lines
+ *		The "lines" array; see totals.h.
+ */
+void
+totals_push_lines(JsonbParseState **state, const InvoiceItem *items, int nitems)
+{
+	int			i;
+
+	(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+	for (i = 0; i < nitems; i++)
+	{
+		const InvoiceItem *it = &items[i];
+
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_numeric(state, "line_no", int64_to_numeric(it->line_no));
+		push_amount(state, "base", it->base);
+		push_amount(state, "discount", it->discount);
+		push_amount(state, "net", it->net);
+		push_amount(state, "tax", it->tax);
+		push_amount(state, "line_total", it->line_total);
+		push_rate(state, "tax_rate", it->tax_rate);
+		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	}
+	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
+}
+
+/*
+ * totals_push_taxes
+ *		The "taxes" array; see totals.h.  Invoices have few distinct rates,
+ *		so the groups are found by a linear search and sorted once.
+ */
+void
+totals_push_taxes(JsonbParseState **state, const InvoiceItem *items, int nitems)
+{
+	TaxGroup   *groups = NULL;
+	int			ngroups = 0;
+	int			i;
+	int			g;
+
+	if (nitems > 0)
+		groups = (TaxGroup *) palloc(sizeof(TaxGroup) * nitems);
+	for (i = 0; i < nitems; i++)
+	{
+		for (g = 0; g < ngroups; g++)
+			if (groups[g].rate == items[i].tax_rate)
+				break;
+		if (g == ngroups)
+		{
+			groups[g].rate = items[i].tax_rate;
+			groups[g].base = 0;
+			groups[g].tax = 0;
+			ngroups++;
+		}
+		groups[g].base = tax_sum(groups[g].base, items[i].net);
+		groups[g].tax = tax_sum(groups[g].tax, items[i].tax);
+	}
+	if (ngroups > 1)
+		qsort(groups, ngroups, sizeof(TaxGroup), tax_group_cmp);
+
+	(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
+	for (g = 0; g < ngroups; g++)
+	{
+		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+		push_rate(state, "rate", groups[g].rate);
+		push_amount(state, "base", groups[g].base);
+		push_amount(state, "tax", groups[g].tax);
+		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	}
+	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
+
+	if (groups != NULL)
+		pfree(groups);
+}
+
+/*
+ * totals_push_object
+ *		The whole totals object; see totals.h.
+ */
+JsonbValue *
+totals_push_object(JsonbParseState **state, const InvoiceItem *items,
+				   int nitems, const InvoiceTotals *totals)
+{
+	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	push_amount(state, "subtotal", totals->subtotal);
+	push_amount(state, "discount_total", totals->discount_total);
+	push_amount(state, "tax_total", totals->tax_total);
+	push_amount(state, "total", totals->total);
+	push_key(state, "lines");
+	totals_push_lines(state, items, nitems);
+	push_key(state, "taxes");
+	totals_push_taxes(state, items, nitems);
+	return pushJsonbValue(state, WJB_END_OBJECT, NULL);
+}
+
+/*
+ * totals_to_jsonb
+ *		The totals object as a Jsonb of its own.
+ */
+Jsonb *
+totals_to_jsonb(const InvoiceItem *items, int nitems, const InvoiceTotals *totals)
+{
+	JsonbParseState *state = NULL;
+
+	return JsonbValueToJsonb(totals_push_object(&state, items, nitems, totals));
+}
+
+/*
+ * default_tax_rate_arg
+ *		The default_tax_rate argument at RATE_SCALE: 0 to 100, at most 4
+ *		decimals (22023).
+ */
+static int64
+default_tax_rate_arg(Numeric num)
+{
+	int64		rate = 0;
+
+	switch (money_from_numeric(num, RATE_SCALE, RATE_100, &rate))
+	{
+		case MONEY_OK:
+			break;
+		case MONEY_TOO_MANY_DECIMALS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"default_tax_rate\" must not have more than 4 decimals"),
+					 errhint("Rates are percentages and may have up to 4 decimals.")));
+			break;
+		case MONEY_NOT_FINITE:
+		case MONEY_OUT_OF_RANGE:
+			rate = -1;
+			break;
+	}
+	if (rate < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"default_tax_rate\" must be between 0 and 100"),
+				 errhint("Rates are percentages: 19 means 19 %%.")));
+	return rate;
+}
+
+/*
+ * invoice_totals
+ *		invoice.totals(items jsonb, default_tax_rate numeric DEFAULT 19):
+ *		validates the items, computes every line (round per line, half away
+ *		from zero) and returns lines, totals and the breakdown by tax rate.
+ *		Not STRICT: a NULL argument is 22004, never a NULL result.
+ */
+Datum
+invoice_totals(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *items_json;
+	int64		default_rate;
+	InvoiceItem *items;
+	InvoiceTotals totals = {0, 0, 0, 0};
+	int			nitems;
+	int			i;
+
+	if (PG_NARGS() < 1 || PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("\"items\" must not be null")));
+	if (PG_NARGS() < 2 || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("\"default_tax_rate\" must not be null")));
+
+	items_json = PG_GETARG_JSONB_P(0);
+	default_rate = default_tax_rate_arg(PG_GETARG_NUMERIC(1));
+
+	items = items_from_jsonb(items_json, "items", &nitems);
+	for (i = 0; i < nitems; i++)
+	{
+		item_compute(&items[i], default_rate, i + 1);
+		totals_add(&totals, &items[i], 1);
+	}
+
+	PG_RETURN_JSONB_P(totals_to_jsonb(items, nitems, &totals));
+}
