@@ -16,10 +16,16 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
 #include "invoice.h"
 #include "items.h"
@@ -211,23 +217,77 @@ item_datums(int64 org_id, int64 invoice_id, const InvoiceItem *it,
 	nulls[16] = it->sku ? ' ' : 'n';
 }
 
+/* the columns item_datums() fills, in its order */
+static const char *const item_columns[ITEM_NARGS] = {
+	"org_id", "invoice_id", "line_no", "description", "quantity", "unit_price",
+	"tax_rate", "discount_pct", "base", "discount", "net", "tax", "line_total",
+	"material", "karat", "weight_grams", "sku"
+};
+
+/*
+ * items_insert
+ *		Writes the lines of an invoice in one INSERT ... SELECT FROM unnest()
+ *		of an array of invoice_items rows: one executor run for all of them
+ *		instead of one per line.  Columns are matched by name, so columns a
+ *		later release adds take their defaults' place as NULL.
+ */
 static void
-item_insert(int64 org_id, int64 invoice_id, const InvoiceItem *it)
+items_insert(int64 org_id, int64 invoice_id, const InvoiceItem *items, int nitems)
 {
 	static SPIPlanPtr plan = NULL;
-	Datum		values[ITEM_NARGS];
-	char		nulls[ITEM_NARGS];
+	static Oid	plan_argtype = InvalidOid;
+	Oid			relid = get_relname_relid("invoice_items", get_namespace_oid("invoice", false));
+	Oid			rowtype = get_rel_type_id(relid);
+	Oid			arraytype = get_array_type(rowtype);
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc_copy(rowtype, -1);
+	int			attmap[ITEM_NARGS];
+	Datum	   *rows = palloc(sizeof(Datum) * nitems);
+	Datum	   *values = palloc(sizeof(Datum) * tupdesc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * tupdesc->natts);
+	Datum		item_values[ITEM_NARGS];
+	char		item_nulls[ITEM_NARGS];
+	ArrayType  *array;
+	int			i,
+				c;
 
+	for (c = 0; c < ITEM_NARGS; c++)
+	{
+		attmap[c] = SPI_fnumber(tupdesc, item_columns[c]) - 1;
+		if (attmap[c] < 0)
+			elog(ERROR, "invoice.invoice_items has no column \"%s\"", item_columns[c]);
+	}
+	for (i = 0; i < nitems; i++)
+	{
+		for (c = 0; c < tupdesc->natts; c++)
+		{
+			values[c] = (Datum) 0;
+			isnull[c] = true;
+		}
+		item_datums(org_id, invoice_id, &items[i], item_values, item_nulls);
+		for (c = 0; c < ITEM_NARGS; c++)
+		{
+			values[attmap[c]] = item_values[c];
+			isnull[attmap[c]] = (item_nulls[c] == 'n');
+		}
+		rows[i] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, isnull));
+	}
+	array = construct_array(rows, nitems, rowtype, -1, false, TYPALIGN_DOUBLE);
+
+	if (plan != NULL && plan_argtype != arraytype)
+	{
+		/* the extension was dropped and created again in this backend */
+		SPI_freeplan(plan);
+		plan = NULL;
+	}
 	if (plan == NULL)
-		plan = api_prepare("INSERT INTO invoice.invoice_items (org_id, invoice_id, line_no,"
-						   " description, quantity, unit_price, tax_rate, discount_pct,"
-						   " base, discount, net, tax, line_total,"
-						   " material, karat, weight_grams, sku)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-						   " $14, $15, $16, $17)",
-						   ITEM_NARGS, (Oid *) item_types);
-	item_datums(org_id, invoice_id, it, values, nulls);
-	api_execute(plan, values, nulls, false, SPI_OK_INSERT);
+	{
+		plan = api_prepare("INSERT INTO invoice.invoice_items SELECT * FROM pg_catalog.unnest($1)",
+						   1, &arraytype);
+		plan_argtype = arraytype;
+	}
+	api_execute(plan, (Datum[]) {PointerGetDatum(array)}, NULL, false, SPI_OK_INSERT);
+	if (SPI_processed != (uint64) nitems)
+		elog(ERROR, "inserted " UINT64_FORMAT " items, expected %d", SPI_processed, nitems);
 }
 
 static char *
@@ -417,8 +477,8 @@ invoice_create_invoice(PG_FUNCTION_ARGS)
 	require_customer(org_id, customer_id, SPI_processed == 1);
 	invoice_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
 
-	for (i = 0; i < nitems; i++)
-		item_insert(org_id, invoice_id, &items[i]);
+	if (nitems > 0)
+		items_insert(org_id, invoice_id, items, nitems);
 	api_end(&call);
 
 	PG_RETURN_INT64(invoice_id);
@@ -467,7 +527,7 @@ invoice_add_item(PG_FUNCTION_ARGS)
 	h.item_count++;
 	h.next_line_no++;
 
-	item_insert(org_id, invoice_id, &it);
+	items_insert(org_id, invoice_id, &it, 1);
 	header_write_totals(&h);
 	api_end(&call);
 

@@ -168,20 +168,13 @@ money_to_cstring(int64 value, int scale)
 /*
  * money_to_numeric
  *		The Numeric for `value` with exactly `scale` decimals (12.50, not
- *		12.5), through numeric_in, which keeps the written scale.
+ *		12.5).
  */
 Numeric
 money_to_numeric(int64 value, int scale)
 {
-	char	   *text = money_to_cstring(value, scale);
-	Numeric		result;
-
-	result = DatumGetNumeric(DirectFunctionCall3(numeric_in,
-												 CStringGetDatum(text),
-												 ObjectIdGetDatum(InvalidOid),
-												 Int32GetDatum(-1)));
-	pfree(text);
-	return result;
+	/* an exact integer division by a power of ten, dscale = scale */
+	return int64_div_fast_to_numeric(value, scale);
 }
 
 /*
