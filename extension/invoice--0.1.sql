@@ -79,11 +79,12 @@ COMMENT ON TABLE invoice.invoice_counters IS 'next invoice number of each tenant
 CREATE TABLE invoice.tenant_grants (
 	org_id				bigint NOT NULL,
 	role_oid			oid NOT NULL,
+	role_name			name NOT NULL,
 	granted_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT tenant_grants_pkey PRIMARY KEY (org_id, role_oid),
 	CONSTRAINT tenant_grants_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
 );
-COMMENT ON TABLE invoice.tenant_grants IS 'which database roles may enter which tenant (see grant_tenant)';
+COMMENT ON TABLE invoice.tenant_grants IS 'which database roles may enter which tenant (see grant_tenant); a grant counts only while role_oid still has role_name, so a dropped role''s OID reused by a new role grants nothing';
 
 CREATE SEQUENCE invoice.user_id_seq;
 

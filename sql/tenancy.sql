@@ -198,6 +198,29 @@ SELECT tax_total, total FROM invoice.invoices WHERE invoice_id = :inv;
 COMMIT;
 RESET ROLE;
 
+-- a tenant admin may not (de)activate its own tenant
+SET ROLE regress_tapp;
+BEGIN;
+SELECT invoice.set_tenant(:org_a, :ana);
+SELECT pg_temp.err(format($$SELECT invoice.update_organization(%s, '{"active": false}')$$, :org_a));
+ROLLBACK;
+RESET ROLE;
+
+-- a grant is bound to the role's name as well as its OID: once renamed
+-- (or dropped, its OID reused by a new role) the role has no grant
+ALTER ROLE regress_tapp RENAME TO regress_tapp2;
+SET ROLE regress_tapp2;
+BEGIN;
+SELECT pg_temp.err(format('SELECT invoice.set_tenant(%s)', :org_a));
+ROLLBACK;
+RESET ROLE;
+ALTER ROLE regress_tapp2 RENAME TO regress_tapp;
+SET ROLE regress_tapp;
+BEGIN;
+SELECT invoice.set_tenant(:org_a);
+ROLLBACK;
+RESET ROLE;
+
 -- the platform admin may deactivate a tenant; nobody enters it then
 SET ROLE regress_tadmin;
 SELECT invoice.update_organization(:org_b, '{"active": false}');

@@ -421,6 +421,8 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 	Jsonb	   *patch;
 	OrgSettings s;
 	int64		old_from;
+	bool		old_active;
+	bool		platform_admin = tenant_caller_is_platform_admin();
 	Datum		values[SETTINGS_NARGS + 1];
 	char		nulls[SETTINGS_NARGS + 1];
 	Oid			types[SETTINGS_NARGS + 1];
@@ -432,7 +434,7 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 	org_id = PG_GETARG_INT64(0);
 	patch = PG_GETARG_JSONB_P(1);
 
-	if (!tenant_caller_is_platform_admin() &&
+	if (!platform_admin &&
 		!(tenant_current_org() == org_id && tenant_user_is_admin()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -473,8 +475,14 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 				 errmsg("tenant " INT64_FORMAT " does not exist", org_id)));
 	settings_from_row(&s);
 	old_from = s.number_from;
+	old_active = s.is_active;
 
 	settings_apply(patch, &s, true);
+	if (s.is_active != old_active && !platform_admin)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to change \"active\" of tenant " INT64_FORMAT, org_id),
+				 errhint("Only members of invoice_admin may activate or deactivate tenants.")));
 
 	if (s.number_from_set && s.number_from != old_from)
 	{
@@ -546,11 +554,12 @@ invoice_grant_tenant(PG_FUNCTION_ARGS)
 
 	api_begin(&call);
 	if (plan == NULL)
-		plan = api_prepare("INSERT INTO invoice.tenant_grants (org_id, role_oid) VALUES ($1, $2)"
-						   " ON CONFLICT (org_id, role_oid) DO NOTHING",
-						   2, (Oid[]) {INT8OID, OIDOID});
-	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), ObjectIdGetDatum(roleid)},
-				NULL, false, SPI_OK_INSERT);
+		plan = api_prepare("INSERT INTO invoice.tenant_grants (org_id, role_oid, role_name)"
+						   " VALUES ($1, $2, $3)"
+						   " ON CONFLICT (org_id, role_oid) DO UPDATE SET role_name = excluded.role_name",
+						   3, (Oid[]) {INT8OID, OIDOID, NAMEOID});
+	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), ObjectIdGetDatum(roleid),
+				NameGetDatum(PG_GETARG_NAME(0))}, NULL, false, SPI_OK_INSERT);
 	api_end(&call);
 	PG_RETURN_VOID();
 }

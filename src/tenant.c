@@ -58,6 +58,7 @@ typedef struct TenantEntry
 	TenantSettings settings;
 	int			ngrants;
 	Oid		   *grants;			/* in TenantCacheContext */
+	NameData   *grant_names;	/* the name each grant was given to */
 } TenantEntry;
 
 typedef struct UserKey
@@ -263,7 +264,7 @@ tenant_load(int64 org_id, TenantEntry *entry)
 							   1, (Oid[]) {INT8OID});
 	if (grant_plan == NULL)
 		grant_plan = api_prepare(
-								 "SELECT role_oid FROM invoice.tenant_grants"
+								 "SELECT role_oid, role_name FROM invoice.tenant_grants"
 								 " WHERE org_id OPERATOR(pg_catalog.=) $1",
 								 1, (Oid[]) {INT8OID});
 
@@ -300,8 +301,13 @@ tenant_load(int64 org_id, TenantEntry *entry)
 
 			entry->grants = MemoryContextAlloc(caller_cxt,
 											   sizeof(Oid) * entry->ngrants);
+			entry->grant_names = MemoryContextAlloc(caller_cxt,
+													sizeof(NameData) * entry->ngrants);
 			for (i = 0; i < entry->ngrants; i++)
+			{
 				entry->grants[i] = DatumGetObjectId(api_getdatum(i, 1, &isnull));
+				entry->grant_names[i] = *DatumGetName(api_getdatum(i, 2, &isnull));
+			}
 		}
 	}
 	api_end(&call);
@@ -328,6 +334,8 @@ tenant_lookup(int64 org_id, TenantEntry *out)
 		{
 			out->grants = palloc(sizeof(Oid) * entry->ngrants);
 			memcpy(out->grants, entry->grants, sizeof(Oid) * entry->ngrants);
+			out->grant_names = palloc(sizeof(NameData) * entry->ngrants);
+			memcpy(out->grant_names, entry->grant_names, sizeof(NameData) * entry->ngrants);
 		}
 		return;
 	}
@@ -345,6 +353,9 @@ tenant_lookup(int64 org_id, TenantEntry *out)
 		entry->grants = MemoryContextAlloc(TenantCacheContext,
 										   sizeof(Oid) * out->ngrants);
 		memcpy(entry->grants, out->grants, sizeof(Oid) * out->ngrants);
+		entry->grant_names = MemoryContextAlloc(TenantCacheContext,
+												sizeof(NameData) * out->ngrants);
+		memcpy(entry->grant_names, out->grant_names, sizeof(NameData) * out->ngrants);
 	}
 }
 
@@ -419,7 +430,9 @@ user_lookup(int64 org_id, int64 user_id, UserEntry *out)
  * role_may_enter
  *		Superusers and members of invoice_service enter every tenant; other
  *		roles need a grant to themselves or to a role whose privileges they
- *		have.
+ *		have.  A grant counts only while its OID still carries the name it
+ *		was given to: a role that was renamed, or dropped and its OID reused
+ *		by a new role, gets nothing.
  */
 static bool
 role_may_enter(Oid roleid, TenantEntry *entry)
@@ -432,8 +445,14 @@ role_may_enter(Oid roleid, TenantEntry *entry)
 	if (OidIsValid(service) && has_privs_of_role(roleid, service))
 		return true;
 	for (i = 0; i < entry->ngrants; i++)
-		if (has_privs_of_role(roleid, entry->grants[i]))
+	{
+		char	   *current = GetUserNameFromId(entry->grants[i], true);
+
+		if (current != NULL &&
+			strcmp(current, NameStr(entry->grant_names[i])) == 0 &&
+			has_privs_of_role(roleid, entry->grants[i]))
 			return true;
+	}
 	return false;
 }
 
