@@ -357,6 +357,12 @@ AS 'MODULE_PATHNAME', 'invoice_guard_invoice_item'
 LANGUAGE C;
 COMMENT ON FUNCTION invoice.guard_invoice_item() IS 'trigger: items of issued invoices never change';
 
+CREATE FUNCTION invoice.guard_payment()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_guard_payment'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.guard_payment() IS 'trigger: recorded payments never change';
+
 CREATE FUNCTION invoice.invalidate_cache()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'invoice_invalidate_cache'
@@ -371,6 +377,11 @@ CREATE TRIGGER invoices_no_truncate BEFORE TRUNCATE ON invoice.invoices
 	FOR EACH STATEMENT EXECUTE FUNCTION invoice.guard_invoice();
 CREATE TRIGGER invoice_items_no_truncate BEFORE TRUNCATE ON invoice.invoice_items
 	FOR EACH STATEMENT EXECUTE FUNCTION invoice.guard_invoice_item();
+
+CREATE TRIGGER payments_guard BEFORE UPDATE OR DELETE ON invoice.payments
+	FOR EACH ROW EXECUTE FUNCTION invoice.guard_payment();
+CREATE TRIGGER payments_no_truncate BEFORE TRUNCATE ON invoice.payments
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.guard_payment();
 
 CREATE TRIGGER organizations_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON invoice.organizations
 	FOR EACH STATEMENT EXECUTE FUNCTION invoice.invalidate_cache();

@@ -208,6 +208,11 @@ SELECT pg_temp.err(format('UPDATE invoice.invoices SET total = 1 WHERE invoice_i
 SELECT pg_temp.err(format($$UPDATE invoice.invoices SET status = 'draft', number = NULL, number_text = NULL WHERE invoice_id = %s$$, :inv2));
 SELECT pg_temp.err(format('DELETE FROM invoice.invoices WHERE invoice_id = %s', :inv2));
 SELECT pg_temp.err(format($$UPDATE invoice.invoices SET void_reason = 'x' WHERE invoice_id = %s$$, :inv));
+SELECT pg_temp.err(format('UPDATE invoice.invoice_items SET unit_price = 1 WHERE invoice_id = %s', :inv2));
+SELECT pg_temp.err(format('DELETE FROM invoice.invoice_items WHERE invoice_id = %s', :inv2));
+SELECT pg_temp.err(format('UPDATE invoice.payments SET amount = 1 WHERE invoice_id = %s', :inv));
+SELECT pg_temp.err(format('DELETE FROM invoice.payments WHERE invoice_id = %s', :inv));
+SELECT pg_temp.err('TRUNCATE invoice.payments');
 SELECT pg_temp.err('TRUNCATE invoice.invoice_items');
 SELECT pg_temp.err('TRUNCATE invoice.invoices CASCADE');
 

@@ -250,8 +250,12 @@ invoice_upsert_customer(PG_FUNCTION_ARGS)
 	api_execute(upsert_plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	if (SPI_processed == 0)
 	{
-		/* nothing changed: the customer exists as given */
-		api_execute(find_plan, values, NULL, true, SPI_OK_SELECT);
+		/*
+		 * Nothing changed: the customer exists as given.  Read it with a
+		 * fresh snapshot: the row may have been committed by the session
+		 * the INSERT waited for, or written earlier in this statement.
+		 */
+		api_execute(find_plan, values, NULL, false, SPI_OK_SELECT);
 		if (SPI_processed != 1)
 			elog(ERROR, "customer vanished during upsert");
 	}

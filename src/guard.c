@@ -11,11 +11,14 @@
  * the trigger explicitly.
  *
  * invoice.invoice_items: rows of an invoice that is not a draft never
- * change.  The API checks the status under the header's row lock before it
- * writes items, so the trigger trusts it (and superusers, so that a data
- * restore works) and otherwise looks the header up.
+ * change, for every role.  The API checks the status under the header's
+ * row lock before it writes items, so the trigger trusts it and otherwise
+ * looks the header up.  The one exception is an INSERT by a superuser:
+ * restoring a pg_dump re-inserts the items of issued invoices.
  *
- * TRUNCATE of either table is refused.
+ * invoice.payments: a payment, once recorded, never changes.
+ *
+ * TRUNCATE of any of these tables is refused.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,6 +37,7 @@
 
 PG_FUNCTION_INFO_V1(invoice_guard_invoice);
 PG_FUNCTION_INFO_V1(invoice_guard_invoice_item);
+PG_FUNCTION_INFO_V1(invoice_guard_payment);
 
 /* the columns the lifecycle may still change once an invoice is issued */
 static const char *const lifecycle_columns[] = {
@@ -61,7 +65,7 @@ check_trigger(FunctionCallInfo fcinfo, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s cannot be truncated", RelationGetRelationName(trigdata->tg_relation)),
-				 errdetail("Issued invoices are kept forever.")));
+				 errdetail("Invoices, their items and their payments are kept forever.")));
 	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -185,7 +189,8 @@ invoice_guard_invoice_item(PG_FUNCTION_ARGS)
 	int			i;
 	ApiCall		call;
 
-	if (api_active() || superuser())
+	if (api_active() ||
+		(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) && superuser()))
 		return PointerGetDatum(result);
 
 	/* an UPDATE may move a line between invoices: both must be drafts */
@@ -220,4 +225,24 @@ invoice_guard_invoice_item(PG_FUNCTION_ARGS)
 	}
 	api_end(&call);
 	return PointerGetDatum(result);
+}
+
+/*
+ * invoice_guard_payment
+ *		BEFORE UPDATE OR DELETE FOR EACH ROW on invoice.payments, and BEFORE
+ *		TRUNCATE: payments are facts; a wrong one is answered by voiding the
+ *		invoice, not by rewriting history.
+ */
+Datum
+invoice_guard_payment(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = check_trigger(fcinfo, "invoice.guard_payment");
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("payment " INT64_FORMAT " cannot be changed",
+					int8_column(trigdata->tg_trigtuple,
+								RelationGetDescr(trigdata->tg_relation), "payment_id")),
+			 errdetail("Recorded payments are kept as they are.")));
+	return PointerGetDatum(NULL);
 }

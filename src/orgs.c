@@ -415,6 +415,7 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr read_plan = NULL;
 	static SPIPlanPtr last_plan = NULL;
+	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr update_plan = NULL;
 	static SPIPlanPtr counter_plan = NULL;
 	int64		org_id;
@@ -452,6 +453,9 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 								" FROM invoice.organizations"
 								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 								1, (Oid[]) {INT8OID});
+		lock_plan = api_prepare("SELECT next_number FROM invoice.invoice_counters"
+								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+								1, (Oid[]) {INT8OID});
 		last_plan = api_prepare("SELECT pg_catalog.max(number) FROM invoice.invoices"
 								" WHERE org_id OPERATOR(pg_catalog.=) $1",
 								1, (Oid[]) {INT8OID});
@@ -486,7 +490,13 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 
 	if (s.number_from_set && s.number_from != old_from)
 	{
-		api_execute(last_plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, true, SPI_OK_SELECT);
+		/*
+		 * Lock the counter first: an issue() under way either committed
+		 * before the lock was granted (and the fresh snapshot of the next
+		 * statement sees its number) or waits for this transaction.
+		 */
+		api_execute(lock_plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_SELECT);
+		api_execute(last_plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_SELECT);
 		{
 			int64		last = DatumGetInt64(api_getdatum(0, 1, &isnull));
 
