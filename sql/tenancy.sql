@@ -221,6 +221,23 @@ SELECT invoice.set_tenant(:org_a);
 ROLLBACK;
 RESET ROLE;
 
+-- the context belongs to the role that entered: after SET ROLE to a role
+-- without its privileges there is no context (and RLS shows nothing)
+CREATE ROLE regress_tlesser;
+GRANT invoice_app TO regress_tlesser;
+BEGIN;
+SELECT invoice.set_tenant(:org_a);
+SELECT count(*) > 0 AS superuser_sees_rows FROM invoice.invoices WHERE org_id = :org_a;
+SET LOCAL ROLE regress_tlesser;
+SELECT invoice.current_org() IS NULL AS no_context_after_set_role,
+       invoice.current_user_id() IS NULL AS no_user_after_set_role;
+SELECT count(*) AS visible_invoices FROM invoice.invoices;
+SELECT pg_temp.err($$SELECT invoice.upsert_customer('CC', '1234567', 'Nadie')$$);
+RESET ROLE;
+SELECT invoice.current_org() = :org_a AS context_back;
+ROLLBACK;
+DROP ROLE regress_tlesser;
+
 -- the platform admin may deactivate a tenant; nobody enters it then
 SET ROLE regress_tadmin;
 SELECT invoice.update_organization(:org_b, '{"active": false}');

@@ -50,6 +50,7 @@ PG_FUNCTION_INFO_V1(invoice_invalidate_cache);
 /* the GUC strings; "" when there is no context */
 static char *context_org = NULL;
 static char *context_user = NULL;
+static char *context_role = NULL;	/* the role that called set_tenant() */
 
 typedef struct TenantEntry
 {
@@ -115,10 +116,25 @@ parse_context(const char *value)
 	return strtoi64(value, NULL, 10);
 }
 
+/*
+ * tenant_current_org
+ *		The context belongs to the role that entered the tenant and to roles
+ *		that have its privileges (a superuser-owned SECURITY DEFINER
+ *		function, say).  After SET ROLE to a role that does not, there is no
+ *		context: a privileged session cannot hand a tenant to a lesser role.
+ */
 int64
 tenant_current_org(void)
 {
-	return parse_context(context_org);
+	int64		org_id = parse_context(context_org);
+	Oid			entered_by;
+
+	if (org_id == 0)
+		return 0;
+	entered_by = (Oid) parse_context(context_role);
+	if (entered_by != GetUserId() && !has_privs_of_role(GetUserId(), entered_by))
+		return 0;
+	return org_id;
 }
 
 int64
@@ -544,6 +560,7 @@ invoice_set_tenant(PG_FUNCTION_ARGS)
 
 	set_context_guc("invoice.org_id", org_id);
 	set_context_guc("invoice.user_id", user_id);
+	set_context_guc("invoice.tenant_role", (int64) GetUserId());
 	PG_RETURN_VOID();
 }
 
@@ -611,6 +628,15 @@ tenant_init(void)
 							   "The application user given to invoice.set_tenant().",
 							   "Set only by invoice.set_tenant(), for the current transaction.",
 							   &context_user,
+							   "",
+							   PGC_SUSET,
+							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE |
+							   GUC_DISALLOW_IN_FILE | GUC_DISALLOW_IN_AUTO_FILE,
+							   check_context_guc, NULL, NULL);
+	DefineCustomStringVariable("invoice.tenant_role",
+							   "The role that called invoice.set_tenant().",
+							   "Set only by invoice.set_tenant(), for the current transaction.",
+							   &context_role,
 							   "",
 							   PGC_SUSET,
 							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE |
