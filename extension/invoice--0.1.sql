@@ -66,15 +66,16 @@ CREATE TABLE invoice.organizations (
 );
 COMMENT ON TABLE invoice.organizations IS 'tenants: one row per shop, with its invoicing settings';
 
--- the gapless counter of each tenant, apart from the organization row so
--- that issuing never locks the row that set_tenant() and reports read
+-- the numbering lock of each tenant: issue() locks its row (FOR UPDATE,
+-- never updating it, so a busy tenant leaves no dead row versions) and
+-- reads the last number from invoices_number_key; the row is apart from
+-- the organization row, which foreign key checks lock FOR KEY SHARE
 CREATE TABLE invoice.invoice_counters (
 	org_id				bigint NOT NULL,
-	next_number			bigint NOT NULL,
 	CONSTRAINT invoice_counters_pkey PRIMARY KEY (org_id),
 	CONSTRAINT invoice_counters_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
 );
-COMMENT ON TABLE invoice.invoice_counters IS 'next invoice number of each tenant; locked only inside issue()';
+COMMENT ON TABLE invoice.invoice_counters IS 'one row per tenant, locked by issue() and by numbering changes until commit';
 
 CREATE TABLE invoice.tenant_grants (
 	org_id				bigint NOT NULL,

@@ -45,7 +45,7 @@ SELECT slug, name, tax_id, currency, default_tax_rate, prefix, number_from, numb
        resolution, to_char(valid_from, 'YYYY-MM-DD') AS valid_from, to_char(valid_to, 'YYYY-MM-DD') AS valid_to, timezone, rounding, is_active
   FROM invoice.organizations WHERE slug LIKE 'tenancy-%' ORDER BY slug COLLATE "C";
 RESET ROLE;
-SELECT next_number FROM invoice.invoice_counters c JOIN invoice.organizations o USING (org_id)
+SELECT count(*) AS numbering_rows FROM invoice.invoice_counters c JOIN invoice.organizations o USING (org_id)
  WHERE o.slug = 'tenancy-a';
 
 SELECT count(*) AS orgs_before FROM invoice.organizations \gset

@@ -151,6 +151,17 @@ extern void invoice_require_status(const InvoiceHeader *h, int allowed,
 								   const char *action);
 
 /* ----------
+ * Numbering (numbering.c); both between api_begin and api_end
+ * ----------
+ */
+
+/* locks the tenant's numbering until the end of the transaction */
+extern void numbering_lock(int64 org_id);
+
+/* the last number issued by the tenant, as committed now; false if none */
+extern bool numbering_last(int64 org_id, int64 *last);
+
+/* ----------
  * Customers (customers.c)
  * ----------
  */

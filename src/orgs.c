@@ -387,8 +387,8 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 								  " RETURNING org_id",
 								  SETTINGS_NARGS + 3, types);
-		counter_plan = api_prepare("INSERT INTO invoice.invoice_counters (org_id, next_number) VALUES ($1, $2)",
-								   2, (Oid[]) {INT8OID, INT8OID});
+		counter_plan = api_prepare("INSERT INTO invoice.invoice_counters (org_id) VALUES ($1)",
+								   1, (Oid[]) {INT8OID});
 	}
 	api_execute(slug_plan, &values[SETTINGS_NARGS], NULL, true, SPI_OK_SELECT);
 	if (SPI_processed > 0)
@@ -397,8 +397,7 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 				 errmsg("an organization with slug \"%s\" already exists", slug)));
 	api_execute(insert_plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	org_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
-	api_execute(counter_plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(s.number_from)},
-				NULL, false, SPI_OK_INSERT);
+	api_execute(counter_plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_INSERT);
 	api_end(&call);
 
 	PG_RETURN_INT64(org_id);
@@ -414,10 +413,7 @@ Datum
 invoice_update_organization(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr read_plan = NULL;
-	static SPIPlanPtr last_plan = NULL;
-	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr update_plan = NULL;
-	static SPIPlanPtr counter_plan = NULL;
 	int64		org_id;
 	Jsonb	   *patch;
 	OrgSettings s;
@@ -427,7 +423,6 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 	Datum		values[SETTINGS_NARGS + 1];
 	char		nulls[SETTINGS_NARGS + 1];
 	Oid			types[SETTINGS_NARGS + 1];
-	bool		isnull;
 	ApiCall		call;
 
 	arg_required(fcinfo, 0, "org_id");
@@ -451,13 +446,7 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 		read_plan = api_prepare("SELECT currency, default_tax_rate, prefix, number_from, number_to,"
 								" resolution, valid_from, valid_to, timezone, rounding, is_active"
 								" FROM invoice.organizations"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-								1, (Oid[]) {INT8OID});
-		lock_plan = api_prepare("SELECT next_number FROM invoice.invoice_counters"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-								1, (Oid[]) {INT8OID});
-		last_plan = api_prepare("SELECT pg_catalog.max(number) FROM invoice.invoices"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1",
+								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
 								1, (Oid[]) {INT8OID});
 		update_plan = api_prepare(
 								  "UPDATE invoice.organizations SET currency = $1, default_tax_rate = $2,"
@@ -466,12 +455,13 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 								  " is_active = $11"
 								  " WHERE org_id OPERATOR(pg_catalog.=) $12",
 								  SETTINGS_NARGS + 1, types);
-		counter_plan = api_prepare("UPDATE invoice.invoice_counters SET next_number = $2"
-								   " WHERE org_id OPERATOR(pg_catalog.=) $1",
-								   2, (Oid[]) {INT8OID, INT8OID});
 	}
 
-	/* lock the row, then read the settings as they are now */
+	/*
+	 * Lock the row (FOR NO KEY UPDATE: the foreign key checks of invoices
+	 * being written meanwhile take FOR KEY SHARE and must not wait), then
+	 * read the settings as they are now.
+	 */
 	api_execute(read_plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -490,25 +480,19 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 
 	if (s.number_from_set && s.number_from != old_from)
 	{
-		/*
-		 * Lock the counter first: an issue() under way either committed
-		 * before the lock was granted (and the fresh snapshot of the next
-		 * statement sees its number) or waits for this transaction.
-		 */
-		api_execute(lock_plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_SELECT);
-		api_execute(last_plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_SELECT);
-		{
-			int64		last = DatumGetInt64(api_getdatum(0, 1, &isnull));
+		int64		last;
 
-			if (!isnull && s.number_from <= last)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("settings: \"number_from\" must be greater than the last number issued (" INT64_FORMAT ")", last),
-						 errdetail("Invoice numbers are never reused.")));
-		}
-		api_execute(counter_plan,
-					(Datum[]) {Int64GetDatum(org_id), Int64GetDatum(s.number_from)},
-					NULL, false, SPI_OK_UPDATE);
+		/*
+		 * Take the numbering lock first: an issue() under way either
+		 * committed before it was granted (and numbering_last() sees its
+		 * number) or waits for this transaction.
+		 */
+		numbering_lock(org_id);
+		if (numbering_last(org_id, &last) && s.number_from <= last)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("settings: \"number_from\" must be greater than the last number issued (" INT64_FORMAT ")", last),
+					 errdetail("Invoice numbers are never reused.")));
 	}
 
 	settings_datums(&s, values, nulls);
