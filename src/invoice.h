@@ -150,6 +150,13 @@ extern void invoice_lock(int64 org_id, int64 invoice_id, InvoiceHeader *h);
 extern void invoice_require_status(const InvoiceHeader *h, int allowed,
 								   const char *action);
 
+/*
+ * invoice_open: argument 0 is the invoice_id; api_begin, then lock it and
+ * require one of the `allowed` states.  Returns the invoice_id.
+ */
+extern int64 invoice_open(FunctionCallInfo fcinfo, int64 org_id, int allowed,
+						  const char *action, InvoiceHeader *h, ApiCall *call);
+
 /* ----------
  * Numbering (numbering.c); both between api_begin and api_end
  * ----------

@@ -146,6 +146,27 @@ invoice_require_status(const InvoiceHeader *h, int allowed, const char *action)
 }
 
 /*
+ * invoice_open
+ *		The start every function acting on one invoice shares: the
+ *		invoice_id of argument 0 is required; SPI is connected as the owner
+ *		(api_begin) and the invoice is locked and must be in one of the
+ *		`allowed` states.  Validate the other arguments before calling it.
+ */
+int64
+invoice_open(FunctionCallInfo fcinfo, int64 org_id, int allowed,
+			 const char *action, InvoiceHeader *h, ApiCall *call)
+{
+	int64		invoice_id;
+
+	arg_required(fcinfo, 0, "invoice_id");
+	invoice_id = PG_GETARG_INT64(0);
+	api_begin(call);
+	invoice_lock(org_id, invoice_id, h);
+	invoice_require_status(h, allowed, action);
+	return invoice_id;
+}
+
+/*
  * header_write_totals
  *		Stores the header's totals and line counters.
  */
@@ -500,8 +521,6 @@ invoice_add_item(PG_FUNCTION_ARGS)
 	TenantSettings st;
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "invoice_id");
-	invoice_id = PG_GETARG_INT64(0);
 	item_json = jsonb_arg(fcinfo, 1, "item");
 	if (!JB_ROOT_IS_OBJECT(item_json) || JB_ROOT_IS_SCALAR(item_json))
 		ereport(ERROR,
@@ -510,9 +529,7 @@ invoice_add_item(PG_FUNCTION_ARGS)
 	if (!tenant_settings(org_id, &st))
 		elog(ERROR, "tenant " INT64_FORMAT " vanished", org_id);
 
-	api_begin(&call);
-	invoice_lock(org_id, invoice_id, &h);
-	invoice_require_status(&h, STATUS_DRAFT, "add items to");
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "add items to", &h, &call);
 	if (h.item_count >= INVOICE_MAX_ITEMS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -555,9 +572,7 @@ invoice_update_item(PG_FUNCTION_ARGS)
 	char		nulls[ITEM_NARGS];
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "invoice_id");
 	arg_required(fcinfo, 1, "line_no");
-	invoice_id = PG_GETARG_INT64(0);
 	line_no = PG_GETARG_INT32(1);
 	item_json = jsonb_arg(fcinfo, 2, "item");
 	if (!JB_ROOT_IS_OBJECT(item_json) || JB_ROOT_IS_SCALAR(item_json))
@@ -567,7 +582,7 @@ invoice_update_item(PG_FUNCTION_ARGS)
 	if (!tenant_settings(org_id, &st))
 		elog(ERROR, "tenant " INT64_FORMAT " vanished", org_id);
 
-	api_begin(&call);
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "change items of", &h, &call);
 	if (plan == NULL)
 		plan = api_prepare("UPDATE invoice.invoice_items SET description = $4, quantity = $5,"
 						   " unit_price = $6, tax_rate = $7, discount_pct = $8, base = $9,"
@@ -577,8 +592,6 @@ invoice_update_item(PG_FUNCTION_ARGS)
 						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
 						   " AND line_no OPERATOR(pg_catalog.=) $3",
 						   ITEM_NARGS, (Oid *) item_types);
-	invoice_lock(org_id, invoice_id, &h);
-	invoice_require_status(&h, STATUS_DRAFT, "change items of");
 	item_read(org_id, invoice_id, line_no, &old);
 
 	it = old;
@@ -610,20 +623,16 @@ invoice_remove_item(PG_FUNCTION_ARGS)
 	InvoiceItem old;
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "invoice_id");
 	arg_required(fcinfo, 1, "line_no");
-	invoice_id = PG_GETARG_INT64(0);
 	line_no = PG_GETARG_INT32(1);
 
-	api_begin(&call);
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "remove items from", &h, &call);
 	if (plan == NULL)
 		plan = api_prepare("DELETE FROM invoice.invoice_items"
 						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
 						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
 						   " AND line_no OPERATOR(pg_catalog.=) $3",
 						   3, (Oid[]) {INT8OID, INT8OID, INT4OID});
-	invoice_lock(org_id, invoice_id, &h);
-	invoice_require_status(&h, STATUS_DRAFT, "remove items from");
 	item_read(org_id, invoice_id, line_no, &old);
 	totals_add(&h.totals, &old, -1);
 	h.item_count--;
@@ -650,12 +659,10 @@ invoice_set_customer(PG_FUNCTION_ARGS)
 	InvoiceHeader h;
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "invoice_id");
 	arg_required(fcinfo, 1, "customer_id");
-	invoice_id = PG_GETARG_INT64(0);
 	customer_id = PG_GETARG_INT64(1);
 
-	api_begin(&call);
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "change the customer of", &h, &call);
 	if (plan == NULL)
 		plan = api_prepare("UPDATE invoice.invoices i SET customer_id = c.customer_id"
 						   " FROM invoice.customers c"
@@ -664,8 +671,6 @@ invoice_set_customer(PG_FUNCTION_ARGS)
 						   " AND c.org_id OPERATOR(pg_catalog.=) $1"
 						   " AND c.customer_id OPERATOR(pg_catalog.=) $3",
 						   3, (Oid[]) {INT8OID, INT8OID, INT8OID});
-	invoice_lock(org_id, invoice_id, &h);
-	invoice_require_status(&h, STATUS_DRAFT, "change the customer of");
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 				Int64GetDatum(customer_id)}, NULL, false, SPI_OK_UPDATE);
 	require_customer(org_id, customer_id, SPI_processed == 1);
@@ -688,17 +693,13 @@ invoice_delete_draft(PG_FUNCTION_ARGS)
 	InvoiceHeader h;
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "invoice_id");
-	invoice_id = PG_GETARG_INT64(0);
 
-	api_begin(&call);
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "delete", &h, &call);
 	if (plan == NULL)
 		plan = api_prepare("UPDATE invoice.invoices SET is_deleted = true"
 						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
 						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
 						   2, (Oid[]) {INT8OID, INT8OID});
-	invoice_lock(org_id, invoice_id, &h);
-	invoice_require_status(&h, STATUS_DRAFT, "delete");
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id)},
 				NULL, false, SPI_OK_UPDATE);
 	api_end(&call);
@@ -720,21 +721,17 @@ invoice_void(PG_FUNCTION_ARGS)
 	InvoiceHeader h;
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "invoice_id");
 	arg_required(fcinfo, 1, "reason");
-	invoice_id = PG_GETARG_INT64(0);
 	reason = limited_text(fcinfo, 1, "reason", REASON_MAX);
 	check_not_blank(reason, "reason");
 
-	api_begin(&call);
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_ISSUED | STATUS_PAID, "void", &h, &call);
 	if (plan == NULL)
 		plan = api_prepare("UPDATE invoice.invoices SET status = 'void', void_reason = $3,"
 						   " voided_at = pg_catalog.now()"
 						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
 						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
 						   3, (Oid[]) {INT8OID, INT8OID, TEXTOID});
-	invoice_lock(org_id, invoice_id, &h);
-	invoice_require_status(&h, STATUS_ISSUED | STATUS_PAID, "void");
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 				CStringGetTextDatum(reason)}, NULL, false, SPI_OK_UPDATE);
 	api_end(&call);
@@ -764,10 +761,8 @@ invoice_record_payment(PG_FUNCTION_ARGS)
 	bool		isnull;
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "invoice_id");
 	arg_required(fcinfo, 1, "amount");
 	arg_required(fcinfo, 2, "method");
-	invoice_id = PG_GETARG_INT64(0);
 	switch (money_from_numeric(PG_GETARG_NUMERIC(1), MONEY_SCALE, MONEY_MAX, &amount))
 	{
 		case MONEY_OK:
@@ -802,7 +797,7 @@ invoice_record_payment(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"method\" must be one of cash, card, transfer, nequi, daviplata, check, other")));
 
-	api_begin(&call);
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_ISSUED, "record a payment on", &h, &call);
 	if (insert_plan == NULL)
 	{
 		insert_plan = api_prepare("INSERT INTO invoice.payments (org_id, invoice_id, amount, method, created_by)"
@@ -815,8 +810,6 @@ invoice_record_payment(PG_FUNCTION_ARGS)
 								  " AND invoice_id OPERATOR(pg_catalog.=) $2",
 								  4, (Oid[]) {INT8OID, INT8OID, NUMERICOID, BOOLOID});
 	}
-	invoice_lock(org_id, invoice_id, &h);
-	invoice_require_status(&h, STATUS_ISSUED, "record a payment on");
 	if (amount > h.totals.total - h.amount_paid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -142,12 +142,7 @@ invoice_issue(PG_FUNCTION_ARGS)
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "invoice_id");
-	invoice_id = PG_GETARG_INT64(0);
-	if (!tenant_settings(org_id, &st))
-		elog(ERROR, "tenant " INT64_FORMAT " vanished", org_id);
-
-	api_begin(&call);
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "issue", &h, &call);
 	if (issue_plan == NULL)
 		issue_plan = api_prepare("UPDATE invoice.invoices SET status = 'issued', number = $3,"
 								 " number_text = $4, issued_at = $5"
@@ -155,8 +150,6 @@ invoice_issue(PG_FUNCTION_ARGS)
 								 " AND invoice_id OPERATOR(pg_catalog.=) $2",
 								 5, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID});
 
-	invoice_lock(org_id, invoice_id, &h);
-	invoice_require_status(&h, STATUS_DRAFT, "issue");
 	if (h.item_count == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
