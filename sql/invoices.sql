@@ -189,6 +189,10 @@ BEGIN;
 SELECT invoice.set_tenant(:org_a);
 SELECT invoice.create_invoice(:maria, '[{"description": "Dije", "quantity": 1, "unit_price": 1000}]') AS inv5 \gset
 SELECT invoice.issue(:inv5) AS number_text;
+-- an invoice with nothing to pay is paid as soon as it is issued
+SELECT invoice.create_invoice(:maria, '[{"description": "Limpieza de cortesía", "quantity": 1, "unit_price": 0}]') AS free_inv \gset
+SELECT invoice.issue(:free_inv) AS number_text;
+SELECT status, total, amount_paid, paid_at = issued_at AS paid_when_issued FROM invoice.invoices WHERE invoice_id = :free_inv;
 COMMIT;
 RESET ROLE;
 SELECT invoice.update_organization(:org_a, '{"valid_from": "2020-01-01", "valid_to": "2021-12-31"}');

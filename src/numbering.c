@@ -144,11 +144,13 @@ invoice_issue(PG_FUNCTION_ARGS)
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "issue", &h, &call);
 	if (issue_plan == NULL)
-		issue_plan = api_prepare("UPDATE invoice.invoices SET status = 'issued', number = $3,"
-								 " number_text = $4, issued_at = $5"
+		issue_plan = api_prepare("UPDATE invoice.invoices SET number = $3,"
+								 " number_text = $4, issued_at = $5,"
+								 " status = CASE WHEN $6 THEN 'paid' ELSE 'issued' END,"
+								 " paid_at = CASE WHEN $6 THEN $5 END"
 								 " WHERE org_id OPERATOR(pg_catalog.=) $1"
 								 " AND invoice_id OPERATOR(pg_catalog.=) $2",
-								 5, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID});
+								 6, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
 
 	if (h.item_count == 0)
 		ereport(ERROR,
@@ -184,7 +186,9 @@ invoice_issue(PG_FUNCTION_ARGS)
 	api_execute(issue_plan,
 				(Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 					Int64GetDatum(number), CStringGetTextDatum(number_text),
-					TimestampTzGetDatum(issued_at)},
+					TimestampTzGetDatum(issued_at),
+					/* nothing to pay (every line free): amount_paid = total already */
+					BoolGetDatum(h.totals.total == 0)},
 				NULL, false, SPI_OK_UPDATE);
 	api_end(&call);
 
