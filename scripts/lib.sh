@@ -1,9 +1,11 @@
 # scripts/lib.sh: what scripts/run and scripts/test share.  Sourced, not run.
 
-# the Debian packages the build, the service and the tests need
+# the Debian packages the build, the service and the tests need (installed
+# without recommends, so everything used is named: pg_prove, for one, is only
+# recommended by postgresql-15-pgtap)
 INVOICE_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
 postgresql-contrib postgresql-15-postgis-3 postgresql-15-cron
-postgresql-15-pgtap libpq-dev libcurl4-openssl-dev libmicrohttpd-dev
+postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libpq-dev libcurl4-openssl-dev libmicrohttpd-dev
 poppler-utils qpdf python3 perl"
 
 as_root() {
