@@ -28,3 +28,11 @@ test:
 	./scripts/test
 run:
 	./scripts/run
+
+# static analysis; scripts/test runs it before the suites
+.PHONY: cppcheck
+cppcheck:
+	cppcheck --enable=warning,style,performance,portability --std=c99 --quiet \
+		--error-exitcode=1 --inline-suppr --suppress=missingIncludeSystem --suppress=toomanyconfigs \
+		--suppress='*:$(shell $(PG_CONFIG) --includedir-server)/*' \
+		-I$(shell $(PG_CONFIG) --includedir-server) -Isrc src/*.c
