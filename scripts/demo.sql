@@ -8,7 +8,8 @@
  *   - login roles demo_admin and demo_seller (members of invoice_app, both
  *     granted the tenant; no password: the scripts/run cluster trusts local
  *     connections);
- *   - the tenant, with the series FV1..FV5000 authorized for 2026-2027;
+ *   - the tenant, with the series FV1..FV5000 authorized from the first of
+ *     January of the year it is created, for two years;
  *   - its application users "Ana Dueña" (admin) and "Carlos Vendedor" (seller);
  *   - two customers (one CC, one NIT);
  *   - one issued invoice with three jewelry items, and one draft.
@@ -37,6 +38,10 @@ $$;
 
 -- the tenant; the NIT's DIAN check digit: 901234567 -> 7
 DO $$
+DECLARE
+	-- the resolution is in force from January 1st of this year, for two years
+	valid_from date := date_trunc('year', current_date)::date;
+	valid_to date := (date_trunc('year', current_date) + interval '2 years - 1 day')::date;
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM invoice.organizations WHERE slug = 'joyeria-demo') THEN
 		PERFORM invoice.create_organization('joyeria-demo', 'Joyería Demo', '901234567-7',
@@ -44,10 +49,12 @@ BEGIN
 				'prefix', 'FV',
 				'number_from', 1,
 				'number_to', 5000,
-				'resolution', 'Resolución DIAN 18764000000001 de 2026-01-01: '
-							  'facturación autorizada del FV1 al FV5000, vigencia 2026-01-01 a 2027-12-31',
-				'valid_from', '2026-01-01',
-				'valid_to', '2027-12-31'));
+				'resolution', format('Resolución DIAN 18764000000001 de %s: '
+									 'facturación autorizada del FV1 al FV5000, vigencia %s a %s',
+									 to_char(valid_from, 'YYYY-MM-DD'), to_char(valid_from, 'YYYY-MM-DD'),
+									 to_char(valid_to, 'YYYY-MM-DD')),
+				'valid_from', to_char(valid_from, 'YYYY-MM-DD'),
+				'valid_to', to_char(valid_to, 'YYYY-MM-DD')));
 	END IF;
 END
 $$;
