@@ -159,7 +159,6 @@ CREATE TABLE invoice.invoices (
 	next_line_no		integer NOT NULL DEFAULT 1,
 	is_deleted			boolean NOT NULL DEFAULT false,
 	CONSTRAINT invoices_pkey PRIMARY KEY (org_id, invoice_id),
-	CONSTRAINT invoices_number_key UNIQUE (org_id, number),
 	CONSTRAINT invoices_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id),
 	CONSTRAINT invoices_customer_fkey FOREIGN KEY (org_id, customer_id) REFERENCES invoice.customers (org_id, customer_id),
 	CONSTRAINT invoices_created_by_fkey FOREIGN KEY (org_id, created_by) REFERENCES invoice.users (org_id, user_id),
@@ -171,8 +170,13 @@ CREATE TABLE invoice.invoices (
 );
 COMMENT ON TABLE invoice.invoices IS 'invoice headers; totals are kept by the API, never written directly';
 
+-- one number per tenant; drafts (no number yet) stay out of the index, so
+-- creating a draft writes one index entry fewer.  It also serves the reads
+-- by number and issue()'s "last number issued".
+CREATE UNIQUE INDEX invoices_number_key ON invoice.invoices (org_id, number) WHERE number IS NOT NULL;
+
 -- everyday reads through RLS: newest first, by status, by customer (the
--- policy supplies org_id as the leading key); by number uses the unique key
+-- policy supplies org_id as the leading key)
 CREATE INDEX invoices_recent_idx ON invoice.invoices (org_id, created_at DESC, invoice_id DESC) WHERE NOT is_deleted;
 CREATE INDEX invoices_status_idx ON invoice.invoices (org_id, status, created_at DESC) WHERE NOT is_deleted;
 CREATE INDEX invoices_customer_idx ON invoice.invoices (org_id, customer_id, created_at DESC) WHERE NOT is_deleted;
