@@ -515,24 +515,6 @@ item_compute(InvoiceItem *item, int64 default_tax_rate, int idx)
 }
 
 /*
- * totals_sum
- *		a + sign * b, refused (22003) beyond numeric(18,2).  Both inputs
- *		are within MONEY_MAX, so the int64 sum itself cannot overflow.
- */
-static int64
-totals_sum(int64 a, int64 b, int sign)
-{
-	int64		r = (sign > 0) ? a + b : a - b;
-
-	if (r > MONEY_MAX || r < -MONEY_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("invoice total is out of range"),
-				 errdetail("Invoice totals must fit numeric(18,2).")));
-	return r;
-}
-
-/*
  * totals_add
  *		Adds (sign = 1) or subtracts (sign = -1) a computed line, so that a
  *		header moves by exactly what one line changes.
@@ -543,8 +525,8 @@ totals_add(InvoiceTotals *totals, const InvoiceItem *item, int sign)
 	if (sign != 1 && sign != -1)
 		elog(ERROR, "totals_add: sign must be 1 or -1");
 
-	totals->subtotal = totals_sum(totals->subtotal, item->base, sign);
-	totals->discount_total = totals_sum(totals->discount_total, item->discount, sign);
-	totals->tax_total = totals_sum(totals->tax_total, item->tax, sign);
-	totals->total = totals_sum(totals->total, item->line_total, sign);
+	totals->subtotal = money_add(totals->subtotal, sign * item->base);
+	totals->discount_total = money_add(totals->discount_total, sign * item->discount);
+	totals->tax_total = money_add(totals->tax_total, sign * item->tax);
+	totals->total = money_add(totals->total, sign * item->line_total);
 }

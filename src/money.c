@@ -207,3 +207,21 @@ money_div_round(int128 num, int64 den)
 				 errmsg("amount is out of range")));
 	return (int64) q;
 }
+
+/*
+ * money_add
+ *		a + b for amounts within numeric(18,2) (so the int64 sum itself
+ *		cannot overflow); a result beyond numeric(18,2) is 22003.
+ */
+int64
+money_add(int64 a, int64 b)
+{
+	int64		r = a + b;
+
+	if (r > MONEY_MAX || r < -MONEY_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("invoice total is out of range"),
+				 errdetail("Invoice totals must fit numeric(18,2).")));
+	return r;
+}

@@ -47,6 +47,9 @@ extern Numeric money_to_numeric(int64 value, int scale);
 /* money_to_cstring: "-1234.50" style text with exactly `scale` decimals */
 extern char *money_to_cstring(int64 value, int scale);
 
+/* money_add: a + b of two amounts; 22003 beyond numeric(18,2) */
+extern int64 money_add(int64 a, int64 b);
+
 /* money_div_round: num / den rounded half away from zero (den > 0) */
 extern int64 money_div_round(int128 num, int64 den);
 

@@ -106,23 +106,6 @@ tax_group_cmp(const void *a, const void *b)
 }
 
 /*
- * tax_sum
- *		a + b within numeric(18,2); 22003 otherwise.
- */
-static int64
-tax_sum(int64 a, int64 b)
-{
-	int64		r = a + b;		/* both within MONEY_MAX: no int64 overflow */
-
-	if (r > MONEY_MAX || r < -MONEY_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("invoice total is out of range"),
-				 errdetail("Invoice totals must fit numeric(18,2).")));
-	return r;
-}
-
-/*
  * totals_push_lines
  *		The "lines" array; see totals.h.
  */
@@ -176,8 +159,8 @@ totals_push_taxes(JsonbParseState **state, const InvoiceItem *items, int nitems)
 			groups[g].tax = 0;
 			ngroups++;
 		}
-		groups[g].base = tax_sum(groups[g].base, items[i].net);
-		groups[g].tax = tax_sum(groups[g].tax, items[i].tax);
+		groups[g].base = money_add(groups[g].base, items[i].net);
+		groups[g].tax = money_add(groups[g].tax, items[i].tax);
 	}
 	if (ngroups > 1)
 		qsort(groups, ngroups, sizeof(TaxGroup), tax_group_cmp);
