@@ -343,6 +343,13 @@ AS 'MODULE_PATHNAME', 'invoice_delete_draft'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.delete_draft(bigint) IS 'soft-deletes a draft';
 
+-- exports
+CREATE FUNCTION invoice.to_json(invoice_id bigint)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_to_json'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.to_json(bigint) IS 'one invoice of the current tenant as a jsonb document: invoice, seller, customer, items, totals, taxes and payments';
+
 CREATE FUNCTION invoice.totals(items jsonb, default_tax_rate numeric DEFAULT 19)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'invoice_totals'
@@ -472,7 +479,8 @@ GRANT EXECUTE ON FUNCTION
 	invoice.issue(bigint),
 	invoice.void(bigint, text),
 	invoice.record_payment(bigint, numeric, text),
-	invoice.delete_draft(bigint)
+	invoice.delete_draft(bigint),
+	invoice.to_json(bigint)
 	TO invoice_app;
 GRANT EXECUTE ON FUNCTION
 	invoice.create_organization(text, text, text, jsonb),
