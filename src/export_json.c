@@ -104,21 +104,6 @@ PG_FUNCTION_INFO_V1(invoice_to_json);
  */
 
 /*
- * push_key
- *		Pushes an object key; `name` is a C string literal.
- */
-static void
-push_key(JsonbParseState **state, const char *name)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) name;
-	v.val.string.len = strlen(name);
-	(void) pushJsonbValue(state, WJB_KEY, &v);
-}
-
-/*
  * push_null
  *		Pushes `key`: null.
  */
@@ -127,7 +112,7 @@ push_null(JsonbParseState **state, const char *key)
 {
 	JsonbValue	v;
 
-	push_key(state, key);
+	json_push_key(state, key);
 	v.type = jbvNull;
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
 }
@@ -146,25 +131,10 @@ push_string(JsonbParseState **state, const char *key, const char *s)
 		push_null(state, key);
 		return;
 	}
-	push_key(state, key);
+	json_push_key(state, key);
 	v.type = jbvString;
 	v.val.string.val = (char *) s;
 	v.val.string.len = strlen(s);
-	(void) pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/*
- * push_numeric
- *		Pushes `key`: num.
- */
-static void
-push_numeric(JsonbParseState **state, const char *key, Numeric num)
-{
-	JsonbValue	v;
-
-	push_key(state, key);
-	v.type = jbvNumeric;
-	v.val.numeric = num;
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
 }
 
@@ -177,28 +147,10 @@ push_bool(JsonbParseState **state, const char *key, bool b)
 {
 	JsonbValue	v;
 
-	push_key(state, key);
+	json_push_key(state, key);
 	v.type = jbvBool;
 	v.val.boolean = b;
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/*
- * push_rate
- *		A rate at RATE_SCALE without trailing zeros (19, not 19.0000), as
- *		totals.c writes it.
- */
-static void
-push_rate(JsonbParseState **state, const char *key, int64 rate)
-{
-	int			scale = RATE_SCALE;
-
-	while (scale > 0 && rate % 10 == 0)
-	{
-		rate /= 10;
-		scale--;
-	}
-	push_numeric(state, key, money_to_numeric(rate, scale));
 }
 
 /* ----------
@@ -253,7 +205,7 @@ push_col_scaled(JsonbParseState **state, const char *key, int row, int col,
 	int64		v;
 
 	if (col_scaled(row, col, scale, &v))
-		push_numeric(state, key, money_to_numeric(v, scale));
+		json_push_numeric(state, key, money_to_numeric(v, scale));
 	else
 		push_null(state, key);
 }
@@ -289,7 +241,7 @@ push_col_int(JsonbParseState **state, const char *key, int row, int col)
 			elog(ERROR, "column %d is not an integer", col);
 			v = 0;				/* keep compiler quiet */
 	}
-	push_numeric(state, key, int64_to_numeric(v));
+	json_push_numeric(state, key, int64_to_numeric(v));
 }
 
 static void
@@ -353,7 +305,7 @@ push_invoice(JsonbParseState **state, pg_tz *tz)
 {
 	bool		isnull;
 
-	push_key(state, "invoice");
+	json_push_key(state, "invoice");
 	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 	push_col_int(state, "invoice_id", 0, Anum_hdr_invoice_id);
 	push_col_int(state, "number", 0, Anum_hdr_number);
@@ -380,7 +332,7 @@ push_invoice(JsonbParseState **state, pg_tz *tz)
 static void
 push_seller(JsonbParseState **state)
 {
-	push_key(state, "seller");
+	json_push_key(state, "seller");
 	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 	push_col_int(state, "org_id", 0, Anum_hdr_org_id);
 	push_col_text(state, "name", 0, Anum_hdr_org_name);
@@ -402,7 +354,7 @@ push_seller(JsonbParseState **state)
 static void
 push_customer(JsonbParseState **state)
 {
-	push_key(state, "customer");
+	json_push_key(state, "customer");
 	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 	push_col_int(state, "customer_id", 0, Anum_hdr_customer_id);
 	push_col_text(state, "id_type", 0, Anum_hdr_id_type);
@@ -425,17 +377,14 @@ push_totals(JsonbParseState **state)
 	int64		total = col_amount(0, Anum_hdr_total);
 	int64		paid = col_amount(0, Anum_hdr_amount_paid);
 
-	push_key(state, "totals");
+	json_push_key(state, "totals");
 	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-	push_numeric(state, "subtotal",
-				 money_to_numeric(col_amount(0, Anum_hdr_subtotal), MONEY_SCALE));
-	push_numeric(state, "discount_total",
-				 money_to_numeric(col_amount(0, Anum_hdr_discount_total), MONEY_SCALE));
-	push_numeric(state, "tax_total",
-				 money_to_numeric(col_amount(0, Anum_hdr_tax_total), MONEY_SCALE));
-	push_numeric(state, "total", money_to_numeric(total, MONEY_SCALE));
-	push_numeric(state, "amount_paid", money_to_numeric(paid, MONEY_SCALE));
-	push_numeric(state, "balance", money_to_numeric(total - paid, MONEY_SCALE));
+	json_push_amount(state, "subtotal", col_amount(0, Anum_hdr_subtotal));
+	json_push_amount(state, "discount_total", col_amount(0, Anum_hdr_discount_total));
+	json_push_amount(state, "tax_total", col_amount(0, Anum_hdr_tax_total));
+	json_push_amount(state, "total", total);
+	json_push_amount(state, "amount_paid", paid);
+	json_push_amount(state, "balance", total - paid);
 	(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 }
 
@@ -455,7 +404,7 @@ push_items(JsonbParseState **state)
 	if (nitems > 0)
 		items = (InvoiceItem *) palloc0(sizeof(InvoiceItem) * nitems);
 
-	push_key(state, "items");
+	json_push_key(state, "items");
 	(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < nitems; i++)
 	{
@@ -472,12 +421,12 @@ push_items(JsonbParseState **state)
 		push_col_text(state, "description", i, Anum_item_description);
 		push_col_scaled(state, "quantity", i, Anum_item_quantity, QTY_SCALE);
 		push_col_scaled(state, "unit_price", i, Anum_item_unit_price, MONEY_SCALE);
-		push_rate(state, "tax_rate", it->tax_rate);
-		push_rate(state, "discount_pct", it->discount_pct);
+		json_push_rate(state, "tax_rate", it->tax_rate);
+		json_push_rate(state, "discount_pct", it->discount_pct);
 		push_col_scaled(state, "base", i, Anum_item_base, MONEY_SCALE);
 		push_col_scaled(state, "discount", i, Anum_item_discount, MONEY_SCALE);
-		push_numeric(state, "net", money_to_numeric(it->net, MONEY_SCALE));
-		push_numeric(state, "tax", money_to_numeric(it->tax, MONEY_SCALE));
+		json_push_amount(state, "net", it->net);
+		json_push_amount(state, "tax", it->tax);
 		push_col_scaled(state, "line_total", i, Anum_item_line_total, MONEY_SCALE);
 		push_col_text(state, "material", i, Anum_item_material);
 		push_col_int(state, "karat", i, Anum_item_karat);
@@ -487,7 +436,7 @@ push_items(JsonbParseState **state)
 	}
 	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
 
-	push_key(state, "taxes");
+	json_push_key(state, "taxes");
 	totals_push_taxes(state, items, nitems);
 }
 
@@ -502,7 +451,7 @@ push_payments(JsonbParseState **state, pg_tz *tz)
 	int			npayments = (int) SPI_processed;
 	int			i;
 
-	push_key(state, "payments");
+	json_push_key(state, "payments");
 	(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
 	for (i = 0; i < npayments; i++)
 	{

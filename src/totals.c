@@ -35,11 +35,11 @@ typedef struct TaxGroup
 } TaxGroup;
 
 /*
- * push_key
+ * json_push_key
  *		Pushes an object key; `name` is a C string literal.
  */
-static void
-push_key(JsonbParseState **state, const char *name)
+void
+json_push_key(JsonbParseState **state, const char *name)
 {
 	JsonbValue	v;
 
@@ -50,37 +50,37 @@ push_key(JsonbParseState **state, const char *name)
 }
 
 /*
- * push_numeric
+ * json_push_numeric
  *		Pushes `key`: num as an object member.
  */
-static void
-push_numeric(JsonbParseState **state, const char *key, Numeric num)
+void
+json_push_numeric(JsonbParseState **state, const char *key, Numeric num)
 {
 	JsonbValue	v;
 
-	push_key(state, key);
+	json_push_key(state, key);
 	v.type = jbvNumeric;
 	v.val.numeric = num;
 	(void) pushJsonbValue(state, WJB_VALUE, &v);
 }
 
 /*
- * push_amount
+ * json_push_amount
  *		An amount in cents, written with exactly 2 decimals.
  */
-static void
-push_amount(JsonbParseState **state, const char *key, int64 cents)
+void
+json_push_amount(JsonbParseState **state, const char *key, int64 cents)
 {
-	push_numeric(state, key, money_to_numeric(cents, MONEY_SCALE));
+	json_push_numeric(state, key, money_to_numeric(cents, MONEY_SCALE));
 }
 
 /*
- * push_rate
+ * json_push_rate
  *		A rate at RATE_SCALE, written without trailing zeros (19, not
  *		19.0000), so that equal rates always print alike.
  */
-static void
-push_rate(JsonbParseState **state, const char *key, int64 rate)
+void
+json_push_rate(JsonbParseState **state, const char *key, int64 rate)
 {
 	int			scale = RATE_SCALE;
 
@@ -89,7 +89,7 @@ push_rate(JsonbParseState **state, const char *key, int64 rate)
 		rate /= 10;
 		scale--;
 	}
-	push_numeric(state, key, money_to_numeric(rate, scale));
+	json_push_numeric(state, key, money_to_numeric(rate, scale));
 }
 
 /*
@@ -120,13 +120,13 @@ totals_push_lines(JsonbParseState **state, const InvoiceItem *items, int nitems)
 		const InvoiceItem *it = &items[i];
 
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_numeric(state, "line_no", int64_to_numeric(it->line_no));
-		push_amount(state, "base", it->base);
-		push_amount(state, "discount", it->discount);
-		push_amount(state, "net", it->net);
-		push_amount(state, "tax", it->tax);
-		push_amount(state, "line_total", it->line_total);
-		push_rate(state, "tax_rate", it->tax_rate);
+		json_push_numeric(state, "line_no", int64_to_numeric(it->line_no));
+		json_push_amount(state, "base", it->base);
+		json_push_amount(state, "discount", it->discount);
+		json_push_amount(state, "net", it->net);
+		json_push_amount(state, "tax", it->tax);
+		json_push_amount(state, "line_total", it->line_total);
+		json_push_rate(state, "tax_rate", it->tax_rate);
 		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 	}
 	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
@@ -169,9 +169,9 @@ totals_push_taxes(JsonbParseState **state, const InvoiceItem *items, int nitems)
 	for (g = 0; g < ngroups; g++)
 	{
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_rate(state, "rate", groups[g].rate);
-		push_amount(state, "base", groups[g].base);
-		push_amount(state, "tax", groups[g].tax);
+		json_push_rate(state, "rate", groups[g].rate);
+		json_push_amount(state, "base", groups[g].base);
+		json_push_amount(state, "tax", groups[g].tax);
 		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 	}
 	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
@@ -189,13 +189,13 @@ totals_push_object(JsonbParseState **state, const InvoiceItem *items,
 				   int nitems, const InvoiceTotals *totals)
 {
 	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-	push_amount(state, "subtotal", totals->subtotal);
-	push_amount(state, "discount_total", totals->discount_total);
-	push_amount(state, "tax_total", totals->tax_total);
-	push_amount(state, "total", totals->total);
-	push_key(state, "lines");
+	json_push_amount(state, "subtotal", totals->subtotal);
+	json_push_amount(state, "discount_total", totals->discount_total);
+	json_push_amount(state, "tax_total", totals->tax_total);
+	json_push_amount(state, "total", totals->total);
+	json_push_key(state, "lines");
 	totals_push_lines(state, items, nitems);
-	push_key(state, "taxes");
+	json_push_key(state, "taxes");
 	totals_push_taxes(state, items, nitems);
 	return pushJsonbValue(state, WJB_END_OBJECT, NULL);
 }

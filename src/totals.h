@@ -15,8 +15,20 @@
 
 #include "postgres.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 #include "items.h"
+
+/*
+ * The members every JSON document of invoices is made of; `key` is the
+ * member's name (a C string that must outlive the JsonbParseState).
+ */
+extern void json_push_key(JsonbParseState **state, const char *key);
+extern void json_push_numeric(JsonbParseState **state, const char *key, Numeric num);
+/* an amount in cents, with exactly 2 decimals */
+extern void json_push_amount(JsonbParseState **state, const char *key, int64 cents);
+/* a rate at RATE_SCALE, without trailing zeros */
+extern void json_push_rate(JsonbParseState **state, const char *key, int64 rate);
 
 /*
  * totals_push_lines: pushes the "lines" array (one object per computed
