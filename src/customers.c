@@ -110,10 +110,8 @@ check_id_number(const char *id_type, char *id_number)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("\"id_number\" of a %s must be 3 to 20 letters or digits", id_type)));
 	}
-	else if (len > 40)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"id_number\" must not be longer than 40 bytes")));
+	else
+		check_max_length(id_number, "id_number", 40);
 }
 
 static void
@@ -195,10 +193,7 @@ invoice_upsert_customer(PG_FUNCTION_ARGS)
 	check_not_blank(id_number, "id_number");
 	check_id_number(id_type, id_number);
 	check_not_blank(name, "name");
-	if (strlen(name) > 300)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"name\" must not be longer than 300 bytes")));
+	check_max_length(name, "name", 300);
 
 	for (i = 0; i < 3; i++)
 		opt[i] = optional_text(fcinfo, 3 + i);
@@ -206,10 +201,7 @@ invoice_upsert_customer(PG_FUNCTION_ARGS)
 		check_email(opt[0]);
 	if (opt[1])
 		check_phone(opt[1]);
-	if (opt[2] && strlen(opt[2]) > 500)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"address\" must not be longer than 500 bytes")));
+	check_max_length(opt[2], "address", 500);
 
 	values[0] = Int64GetDatum(org_id);
 	values[1] = CStringGetTextDatum(id_type);

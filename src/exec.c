@@ -244,3 +244,16 @@ check_not_blank(const char *value, const char *name)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" must not be empty", name)));
 }
+
+/*
+ * check_max_length
+ *		A text that must fit `max` bytes (NULL fits).
+ */
+void
+check_max_length(const char *value, const char *name, int max)
+{
+	if (value != NULL && strlen(value) > (size_t) max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" must not be longer than %d bytes", name, max)));
+}

@@ -114,6 +114,9 @@ extern char *arg_trimmed_text(FunctionCallInfo fcinfo, int argno);
 /* 22023 when a required text is empty after trimming */
 extern void check_not_blank(const char *value, const char *name);
 
+/* 22023 when a text is longer than `max` bytes */
+extern void check_max_length(const char *value, const char *name, int max);
+
 /* ----------
  * Invoices (lifecycle.c)
  * ----------

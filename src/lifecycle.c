@@ -403,10 +403,7 @@ limited_text(FunctionCallInfo fcinfo, int argno, const char *name, int max)
 {
 	char	   *s = arg_trimmed_text(fcinfo, argno);
 
-	if (s != NULL && (int) strlen(s) > max)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" must not be longer than %d bytes", name, max)));
+	check_max_length(s, name, max);
 	return s;
 }
 

@@ -621,10 +621,7 @@ invoice_add_user(PG_FUNCTION_ARGS)
 	display_name = arg_trimmed_text(fcinfo, 0);
 	role = arg_trimmed_text(fcinfo, 1);
 	check_not_blank(display_name, "display_name");
-	if (strlen(display_name) > 200)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"display_name\" must not be longer than 200 bytes")));
+	check_max_length(display_name, "display_name", 200);
 	if (strcmp(role, "admin") != 0 && strcmp(role, "seller") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
