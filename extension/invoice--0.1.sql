@@ -505,3 +505,136 @@ SELECT pg_catalog.pg_extension_config_dump('invoice.user_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.customer_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.invoice_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.payment_id_seq', '');
+
+/* ------------------------------------------------------------------------
+ * Audit (src/audit*.c): every change on a tenant table, chained per tenant
+ * ------------------------------------------------------------------------ */
+
+-- CACHE 1 (the default), so that ids taken under a tenant's chain lock
+-- follow the chain's order
+CREATE SEQUENCE invoice.audit_id_seq CACHE 1;
+
+CREATE TABLE invoice.audit_log (
+	org_id				bigint NOT NULL,
+	audit_id			bigint NOT NULL,
+	occurred_at			timestamptz NOT NULL,
+	txid				bigint NOT NULL,
+	db_role				text NOT NULL,
+	db_current_role		text,
+	app_user_id			bigint,
+	table_name			text NOT NULL,
+	operation			text NOT NULL,
+	row_key				jsonb NOT NULL,
+	old_row				jsonb,
+	new_row				jsonb,
+	changed				jsonb,
+	prev_hash			bytea NOT NULL,
+	row_hash			bytea NOT NULL,
+	CONSTRAINT audit_log_pkey PRIMARY KEY (org_id, audit_id, occurred_at),
+	CONSTRAINT audit_log_operation_check CHECK (operation OPERATOR(pg_catalog.=) ANY (ARRAY['INSERT', 'UPDATE', 'DELETE']))
+) PARTITION BY RANGE (occurred_at);
+COMMENT ON TABLE invoice.audit_log IS 'every INSERT, UPDATE and DELETE on the tenant tables, hash-chained per tenant; append-only';
+
+-- "the history of this row" and "what did this user do between t1 and t2"
+CREATE INDEX audit_log_row_idx ON invoice.audit_log (org_id, table_name, row_key, audit_id);
+CREATE INDEX audit_log_user_idx ON invoice.audit_log (org_id, app_user_id, occurred_at);
+
+-- the head of each tenant's chain, kept apart from the log so that rows
+-- removed from (or added to) the end of the log are noticed, and the
+-- anchor the chain starts from after a purge
+CREATE TABLE invoice.audit_heads (
+	org_id				bigint NOT NULL,
+	last_audit_id		bigint,
+	head_hash			bytea NOT NULL DEFAULT pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'),
+	row_count			bigint NOT NULL DEFAULT 0,
+	anchor_audit_id		bigint,
+	anchor_hash			bytea NOT NULL DEFAULT pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'),
+	purged_rows			bigint NOT NULL DEFAULT 0,
+	CONSTRAINT audit_heads_pkey PRIMARY KEY (org_id),
+	CONSTRAINT audit_heads_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
+);
+COMMENT ON TABLE invoice.audit_heads IS 'per tenant: the last audit row written, its hash, and the anchor left by audit_purge';
+
+CREATE FUNCTION invoice.audit_row()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_audit_row'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.audit_row() IS 'trigger: turns a row change into an audit record (written at commit by audit_flush)';
+
+CREATE FUNCTION invoice.audit_flush()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_audit_flush'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.audit_flush() IS 'deferred constraint trigger: chains and writes the audit records of the transaction';
+
+CREATE FUNCTION invoice.audit_log_guard()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_audit_log_guard'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.audit_log_guard() IS 'trigger: the audit log refuses UPDATE, DELETE and TRUNCATE';
+
+CREATE FUNCTION invoice.audit_enable(tbl regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_audit_enable'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_enable(regclass) IS 'attaches the audit triggers to a table with an org_id column and a primary key (invoice_admin)';
+
+CREATE FUNCTION invoice.audit_verify(org_id bigint DEFAULT NULL)
+RETURNS TABLE(org_id bigint, rows_checked bigint, first_bad_audit_id bigint)
+AS 'MODULE_PATHNAME', 'invoice_audit_verify'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_verify(bigint) IS 'recomputes the hash chain of one tenant (or all, for invoice_admin); first_bad_audit_id is NULL when intact';
+
+CREATE FUNCTION invoice.audit_purge(older_than interval)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_audit_purge'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_purge(interval) IS 'removes audit rows older than the interval, keeping each chain verifiable from an anchor (invoice_admin)';
+
+CREATE FUNCTION invoice.audit_create_partitions(months_ahead integer DEFAULT 2)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'invoice_audit_create_partitions'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_create_partitions(integer) IS 'creates the monthly partitions of the audit log for this month and the months ahead (invoice_admin)';
+
+CREATE FUNCTION invoice.row_history(tbl regclass, row_key jsonb)
+RETURNS SETOF invoice.audit_log
+AS 'MODULE_PATHNAME', 'invoice_row_history'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.row_history(regclass, jsonb) IS 'the audit rows of one row of the current tenant, oldest first';
+
+-- append-only: row triggers reach every partition, statement triggers are
+-- added to each partition by audit_create_partitions
+CREATE TRIGGER audit_log_append_only_row BEFORE UPDATE OR DELETE ON invoice.audit_log
+	FOR EACH ROW EXECUTE FUNCTION invoice.audit_log_guard();
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON invoice.audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.audit_log_guard();
+
+ALTER TABLE invoice.audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.audit_log FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.audit_heads ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.audit_heads FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoice.audit_log
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY admin_read ON invoice.audit_log FOR SELECT TO invoice_admin USING (true);
+CREATE POLICY tenant_isolation ON invoice.audit_heads
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+
+REVOKE ALL ON invoice.audit_log, invoice.audit_heads, invoice.audit_id_seq FROM PUBLIC;
+REVOKE ALL ON FUNCTION invoice.audit_row(), invoice.audit_flush(), invoice.audit_log_guard(),
+	invoice.audit_enable(regclass), invoice.audit_verify(bigint), invoice.audit_purge(interval),
+	invoice.audit_create_partitions(integer), invoice.row_history(regclass, jsonb) FROM PUBLIC;
+GRANT SELECT ON invoice.audit_log TO invoice_app;
+GRANT EXECUTE ON FUNCTION invoice.audit_verify(bigint), invoice.row_history(regclass, jsonb) TO invoice_app;
+GRANT EXECUTE ON FUNCTION invoice.audit_enable(regclass), invoice.audit_purge(interval),
+	invoice.audit_create_partitions(integer), invoice.audit_row(), invoice.audit_flush()
+	TO invoice_admin;
+
+SELECT invoice.audit_create_partitions(1);
+SELECT invoice.audit_enable(t) FROM (VALUES
+	('invoice.organizations'::regclass), ('invoice.invoice_counters'), ('invoice.tenant_grants'),
+	('invoice.users'), ('invoice.customers'), ('invoice.invoices'), ('invoice.invoice_items'),
+	('invoice.payments')) AS tables(t);
+
+SELECT pg_catalog.pg_extension_config_dump('invoice.audit_heads', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.audit_id_seq', '');

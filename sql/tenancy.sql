@@ -27,7 +27,7 @@ SELECT pg_has_role('invoice_service', 'invoice_app', 'MEMBER') AS service_is_app
 
 -- row level security is enabled and forced on every table of the schema
 SELECT relname, relrowsecurity, relforcerowsecurity
-  FROM pg_class WHERE relnamespace = 'invoice'::regnamespace AND relkind = 'r'
+  FROM pg_class WHERE relnamespace = 'invoice'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition
  ORDER BY relname COLLATE "C";
 
 -- the context GUCs can only be set by superusers

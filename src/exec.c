@@ -34,6 +34,9 @@
 /* nesting depth of API calls running their own statements */
 static int	api_depth = 0;
 
+/* the role that called the outermost API function under way */
+static Oid	api_caller_id = InvalidOid;
+
 /* owner of invoice.organizations, looked up once; reset on invalidation */
 static Oid	cached_owner = InvalidOid;
 static Oid	cached_owner_rel = InvalidOid;
@@ -126,6 +129,8 @@ api_begin(ApiCall *call)
 		elog(ERROR, "SPI_connect failed");
 	SetUserIdAndSecContext(owner,
 						   call->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	if (api_depth == 0)
+		api_caller_id = call->save_userid;
 	api_depth++;
 }
 
@@ -147,6 +152,17 @@ bool
 api_active(void)
 {
 	return api_depth > 0;
+}
+
+/*
+ * api_caller
+ *		The role acting: while an API function runs its statements as the
+ *		owner, the role that called it; otherwise the current user.
+ */
+Oid
+api_caller(void)
+{
+	return api_depth > 0 ? api_caller_id : GetUserId();
 }
 
 /*

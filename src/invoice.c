@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "audit.h"
 #include "invoice.h"
 
 PG_MODULE_MAGIC;
@@ -38,4 +39,5 @@ _PG_init(void)
 
 	tenant_init();
 	exec_init();
+	audit_init();
 }

@@ -85,6 +85,9 @@ extern void api_end(ApiCall *call);
 /* true while an API function runs its own statements (guard triggers) */
 extern bool api_active(void);
 
+/* the role acting: the caller of the API function under way, if any */
+extern Oid	api_caller(void);
+
 /* prepares and keeps a plan, parsed with search_path = pg_catalog, pg_temp */
 extern SPIPlanPtr api_prepare(const char *sql, int nargs, Oid *argtypes);
 

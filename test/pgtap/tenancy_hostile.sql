@@ -481,6 +481,9 @@ SELECT throws_ok(format($$UPDATE invoice.invoices SET status = 'issued', void_re
 				 'superuser: un-voiding an invoice is refused');
 SELECT throws_ok(format('DELETE FROM invoice.invoices WHERE invoice_id = %s', :inv_a_issued), '55000', NULL,
 				 'superuser: DELETE of an issued invoice is refused');
+-- the audit records of this transaction are written first (they are
+-- pending trigger events, which TRUNCATE would refuse with 55006)
+SET CONSTRAINTS ALL IMMEDIATE;
 SELECT throws_ok('TRUNCATE invoice.invoices CASCADE', '55000', NULL,
 				 'superuser: TRUNCATE of invoices is refused');
 SELECT throws_ok(format('UPDATE invoice.invoice_items SET unit_price = 1 WHERE invoice_id = %s', :inv_a_issued), '55000', NULL,

@@ -1,0 +1,1009 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *	  The audit trigger: every INSERT, UPDATE and DELETE on a tenant table
+ *	  becomes a row of invoice.audit_log, chained per tenant by SHA-256.
+ *
+ * Two triggers work together on every audited table.  audit_row (AFTER
+ * ... FOR EACH ROW) turns the change into a record in memory: who (session
+ * role, acting role, application user), when (statement start), what
+ * (table, operation, primary key, old and new row as jsonb, and for an
+ * UPDATE the changed columns).  audit_flush, a constraint trigger
+ * DEFERRABLE INITIALLY DEFERRED, fires at commit: it locks the chain head
+ * of each tenant the transaction touched (invoice.audit_heads, one row per
+ * tenant, in org_id order), gives the records their audit_ids and hashes
+ * in the order they were made, writes them with one INSERT per tenant and
+ * moves the head.
+ *
+ * So the head of a tenant is locked once per transaction and as late as
+ * possible: from the commit's deferred triggers to the end of the commit.
+ * Writers of one tenant are ordered by commit, and their audit_ids follow
+ * that order; tenants never wait on each other.  A statement that buffers
+ * more than AUDIT_FLUSH_ROWS records at top level writes them early, which
+ * takes the lock early; inside a subtransaction the buffer just grows.
+ *
+ * Records of a subtransaction that rolls back are dropped with it.  If
+ * audit rows already written inside that subtransaction carried records of
+ * its parents (possible only after SET CONSTRAINTS ... IMMEDIATE), they
+ * cannot be written again: the transaction is then refused at commit
+ * rather than allowed to commit unaudited changes.  Likewise a commit with
+ * records left unwritten (audit_flush disabled) fails.
+ *
+ * TRUNCATE of an audited table is refused: it would remove rows without a
+ * trace.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+#include "audit.h"
+#include "invoice.h"
+
+PG_FUNCTION_INFO_V1(invoice_audit_row);
+PG_FUNCTION_INFO_V1(invoice_audit_flush);
+
+/* records buffered at top level before they are written early */
+#define AUDIT_FLUSH_ROWS 1000
+
+/* invoice.audit_skip_noop_updates */
+static bool audit_skip_noop_updates = false;
+
+/* ----------
+ * What the trigger knows of an audited table, cached per backend
+ * ----------
+ */
+
+/* how a column's value becomes JSON */
+typedef enum AuditKind
+{
+	AK_BOOL,
+	AK_INT2,
+	AK_INT4,
+	AK_INT8,
+	AK_NUMERIC,
+	AK_FLOAT4,
+	AK_FLOAT8,
+	AK_DATETIME,
+	AK_JSONB,
+	AK_JSON,
+	AK_TEXT,
+	AK_OTHER					/* its output function, as a string */
+} AuditKind;
+
+typedef struct AuditColumn
+{
+	char	   *name;			/* NULL for a dropped column */
+	Oid			typid;			/* the base type of a domain */
+	AuditKind	kind;
+	int16		typlen;
+	bool		typbyval;
+	FmgrInfo	out;			/* AK_OTHER */
+} AuditColumn;
+
+typedef struct AuditRel
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	MemoryContext cxt;			/* holds everything below */
+	char	   *table_name;		/* schema-qualified */
+	AttrNumber	org_attnum;
+	int			npk;
+	AttrNumber	pk[INDEX_MAX_KEYS];
+	int			natts;
+	AuditColumn *cols;
+} AuditRel;
+
+static HTAB *audit_rels = NULL;
+static MemoryContext audit_cache_cxt = NULL;
+
+/* ----------
+ * The records of the current transaction
+ * ----------
+ */
+
+typedef struct BufferedRecord
+{
+	AuditRecord rec;
+	SubTransactionId subid;		/* the subtransaction that made it */
+	int			seq;			/* order of making, for a stable sort */
+} BufferedRecord;
+
+static MemoryContext buffer_cxt = NULL;	/* child of TopTransactionContext */
+static BufferedRecord **buffer = NULL;
+static int	nbuffered = 0;
+static int	maxbuffered = 0;
+static int	nmade = 0;
+
+/* the innermost subtransaction that wrote records of outer levels */
+static SubTransactionId flushed_outer_subid = InvalidSubTransactionId;
+
+/* set when such records were rolled back: the commit must fail */
+static bool audit_lost = false;
+
+static bool flushing = false;
+
+/* role names of this transaction, looked up once */
+static Oid	named_session = InvalidOid;
+static Oid	named_actor = InvalidOid;
+static char *session_name = NULL;
+static char *actor_name = NULL;
+
+/*
+ * check_trigger
+ *		Trigger protocol checks; TRUNCATE of an audited table is refused.
+ */
+static TriggerData *
+check_trigger(FunctionCallInfo fcinfo, const char *name)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must be called as a trigger", name)));
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s is audited and cannot be truncated",
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("TRUNCATE would remove rows without an audit record."),
+				 errhint("Delete the rows instead.")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() must be fired AFTER ... FOR EACH ROW", name)));
+	return trigdata;
+}
+
+/*
+ * audit_rel_invalidate
+ *		Relcache callback: the table changed, read it again next time.
+ */
+static void
+audit_rel_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	AuditRel   *entry;
+
+	if (audit_rels == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		entry = hash_search(audit_rels, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+			entry->valid = false;
+		return;
+	}
+	hash_seq_init(&status, audit_rels);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->valid = false;
+}
+
+static AuditKind
+column_kind(Oid typid)
+{
+	switch (typid)
+	{
+		case BOOLOID:
+			return AK_BOOL;
+		case INT2OID:
+			return AK_INT2;
+		case INT4OID:
+			return AK_INT4;
+		case INT8OID:
+			return AK_INT8;
+		case NUMERICOID:
+			return AK_NUMERIC;
+		case FLOAT4OID:
+			return AK_FLOAT4;
+		case FLOAT8OID:
+			return AK_FLOAT8;
+		case DATEOID:
+		case TIMEOID:
+		case TIMETZOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			return AK_DATETIME;
+		case JSONBOID:
+			return AK_JSONB;
+		case JSONOID:
+			return AK_JSON;
+		case TEXTOID:
+		case VARCHAROID:
+			return AK_TEXT;
+		default:
+			return AK_OTHER;
+	}
+}
+
+/*
+ * audit_rel_fill
+ *		Reads what the trigger needs of a table: its qualified name, its
+ *		org_id column, its primary key and how each column becomes JSON.
+ */
+static void
+audit_rel_fill(AuditRel *entry, Relation rel)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	Oid			pkoid = RelationGetPrimaryKeyIndex(rel);
+	MemoryContext old;
+	Relation	index;
+	int			i;
+
+	if (entry->cxt != NULL)
+		MemoryContextDelete(entry->cxt);
+	entry->cxt = AllocSetContextCreate(audit_cache_cxt, "invoice audit table",
+									   ALLOCSET_SMALL_SIZES);
+	entry->valid = false;
+	old = MemoryContextSwitchTo(entry->cxt);
+
+	entry->table_name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   RelationGetRelationName(rel));
+	entry->org_attnum = SPI_fnumber(tupdesc, "org_id");
+	if (entry->org_attnum <= 0 ||
+		getBaseType(TupleDescAttr(tupdesc, entry->org_attnum - 1)->atttypid) != INT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("audited table %s has no bigint column \"org_id\"", entry->table_name)));
+	if (!OidIsValid(pkoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("audited table %s has no primary key", entry->table_name)));
+	index = index_open(pkoid, AccessShareLock);
+	entry->npk = index->rd_index->indnkeyatts;
+	for (i = 0; i < entry->npk; i++)
+		entry->pk[i] = index->rd_index->indkey.values[i];
+	index_close(index, AccessShareLock);
+
+	entry->natts = tupdesc->natts;
+	entry->cols = palloc0(sizeof(AuditColumn) * tupdesc->natts);
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		AuditColumn *col = &entry->cols[i];
+
+		if (att->attisdropped)
+			continue;
+		col->name = pstrdup(NameStr(att->attname));
+		col->typid = getBaseType(att->atttypid);
+		col->kind = column_kind(col->typid);
+		col->typlen = att->attlen;
+		col->typbyval = att->attbyval;
+		if (col->kind == AK_OTHER)
+		{
+			Oid			outfn;
+			bool		isvarlena;
+
+			getTypeOutputInfo(att->atttypid, &outfn, &isvarlena);
+			fmgr_info_cxt(outfn, &col->out, entry->cxt);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	entry->valid = true;
+}
+
+static AuditRel *
+audit_rel(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	AuditRel   *entry;
+	bool		found;
+
+	if (audit_rels == NULL)
+	{
+		HASHCTL		ctl;
+
+		audit_cache_cxt = AllocSetContextCreate(CacheMemoryContext, "invoice audit cache",
+												ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(AuditRel);
+		ctl.hcxt = audit_cache_cxt;
+		audit_rels = hash_create("invoice audit tables", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(audit_rels, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->valid = false;
+		entry->cxt = NULL;
+	}
+	if (!entry->valid)
+		audit_rel_fill(entry, rel);
+	return entry;
+}
+
+/* ----------
+ * Rows as jsonb
+ * ----------
+ */
+
+static void
+string_value(JsonbValue *v, char *s)
+{
+	v->type = jbvString;
+	v->val.string.val = s;
+	v->val.string.len = strlen(s);
+}
+
+/*
+ * column_json
+ *		One column's value as a JSON value of the matching type: numbers as
+ *		numbers, booleans, timestamps as ISO 8601 strings in UTC (so that the
+ *		log does not depend on the session's time zone), json and jsonb as
+ *		themselves, everything else as its text.
+ */
+static void
+column_json(const AuditColumn *col, Datum d, bool isnull, JsonbValue *v)
+{
+	static const int utc = 0;
+
+	if (isnull)
+	{
+		v->type = jbvNull;
+		return;
+	}
+	switch (col->kind)
+	{
+		case AK_BOOL:
+			v->type = jbvBool;
+			v->val.boolean = DatumGetBool(d);
+			break;
+		case AK_INT2:
+			v->type = jbvNumeric;
+			v->val.numeric = int64_to_numeric(DatumGetInt16(d));
+			break;
+		case AK_INT4:
+			v->type = jbvNumeric;
+			v->val.numeric = int64_to_numeric(DatumGetInt32(d));
+			break;
+		case AK_INT8:
+			v->type = jbvNumeric;
+			v->val.numeric = int64_to_numeric(DatumGetInt64(d));
+			break;
+		case AK_NUMERIC:
+			{
+				Numeric		n = DatumGetNumeric(d);
+
+				if (numeric_is_nan(n) || numeric_is_inf(n))
+					string_value(v, DatumGetCString(DirectFunctionCall1(numeric_out, d)));
+				else
+				{
+					v->type = jbvNumeric;
+					v->val.numeric = n;
+				}
+				break;
+			}
+		case AK_FLOAT4:
+		case AK_FLOAT8:
+			{
+				float8		f = col->kind == AK_FLOAT4 ? DatumGetFloat4(d) : DatumGetFloat8(d);
+
+				if (isnan(f) || isinf(f))
+					string_value(v, DatumGetCString(DirectFunctionCall1(float8out, Float8GetDatum(f))));
+				else
+				{
+					v->type = jbvNumeric;
+					v->val.numeric = DatumGetNumeric(DirectFunctionCall1(col->kind == AK_FLOAT4 ? float4_numeric : float8_numeric, d));
+				}
+				break;
+			}
+		case AK_DATETIME:
+			string_value(v, JsonEncodeDateTime(NULL, d, col->typid, &utc));
+			break;
+		case AK_JSONB:
+		case AK_JSON:
+			{
+				Jsonb	   *jb = col->kind == AK_JSONB ? DatumGetJsonbP(d) :
+					DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(TextDatumGetCString(d))));
+
+				if (JB_ROOT_IS_SCALAR(jb))
+					(void) JsonbExtractScalar(&jb->root, v);
+				else
+				{
+					v->type = jbvBinary;
+					v->val.binary.data = &jb->root;
+					v->val.binary.len = VARSIZE(jb) - VARHDRSZ;
+				}
+				break;
+			}
+		case AK_TEXT:
+			string_value(v, TextDatumGetCString(d));
+			break;
+		case AK_OTHER:
+			string_value(v, OutputFunctionCall((FmgrInfo *) &col->out, d));
+			break;
+	}
+}
+
+static void
+push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	k;
+
+	string_value(&k, (char *) key);
+	(void) pushJsonbValue(state, WJB_KEY, &k);
+}
+
+/*
+ * row_json
+ *		The whole row, or only its primary key, as a jsonb object.
+ */
+static Jsonb *
+row_json(const AuditRel *info, HeapTuple tuple, TupleDesc tupdesc, bool key_only)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+	int			n = key_only ? info->npk : info->natts;
+	int			i;
+
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (i = 0; i < n; i++)
+	{
+		int			attno = key_only ? info->pk[i] - 1 : i;
+		const AuditColumn *col = &info->cols[attno];
+		JsonbValue	v;
+		bool		isnull;
+		Datum		d;
+
+		if (col->name == NULL)
+			continue;
+		d = heap_getattr(tuple, attno + 1, tupdesc, &isnull);
+		column_json(col, d, isnull, &v);
+		push_key(&state, col->name);
+		(void) pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}
+
+/*
+ * changed_json
+ *		{"column": [old, new]} for every column whose stored value changed;
+ *		*nchanged tells how many.
+ */
+static Jsonb *
+changed_json(const AuditRel *info, HeapTuple oldtup, HeapTuple newtup,
+			 TupleDesc tupdesc, int *nchanged)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *result;
+	int			i;
+
+	*nchanged = 0;
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (i = 0; i < info->natts; i++)
+	{
+		const AuditColumn *col = &info->cols[i];
+		bool		oldnull,
+					newnull;
+		Datum		oldd,
+					newd;
+		JsonbValue	v;
+
+		if (col->name == NULL)
+			continue;
+		oldd = heap_getattr(oldtup, i + 1, tupdesc, &oldnull);
+		newd = heap_getattr(newtup, i + 1, tupdesc, &newnull);
+		if (oldnull && newnull)
+			continue;
+		if (!oldnull && !newnull &&
+			datum_image_eq(oldd, newd, col->typbyval, col->typlen))
+			continue;
+		(*nchanged)++;
+		push_key(&state, col->name);
+		(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+		column_json(col, oldd, oldnull, &v);
+		(void) pushJsonbValue(&state, WJB_ELEM, &v);
+		column_json(col, newd, newnull, &v);
+		(void) pushJsonbValue(&state, WJB_ELEM, &v);
+		(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+	}
+	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(result);
+}
+
+/* ----------
+ * The buffer
+ * ----------
+ */
+
+static void
+buffer_reset(void)
+{
+	buffer_cxt = NULL;			/* went with TopTransactionContext */
+	buffer = NULL;
+	nbuffered = maxbuffered = nmade = 0;
+	flushed_outer_subid = InvalidSubTransactionId;
+	audit_lost = false;
+	flushing = false;
+	named_session = named_actor = InvalidOid;
+	session_name = actor_name = NULL;
+}
+
+static Jsonb *
+copy_jsonb(Jsonb *jb)
+{
+	return jb == NULL ? NULL : (Jsonb *) datumCopy(JsonbPGetDatum(jb), false, -1);
+}
+
+/*
+ * buffer_add
+ *		Copies a record into the transaction's buffer.
+ */
+static void
+buffer_add(const AuditRecord *rec)
+{
+	MemoryContext old;
+	BufferedRecord *b;
+
+	if (buffer_cxt == NULL)
+		buffer_cxt = AllocSetContextCreate(TopTransactionContext, "invoice audit records",
+										   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(buffer_cxt);
+	if (nbuffered == maxbuffered)
+	{
+		maxbuffered = maxbuffered == 0 ? 64 : maxbuffered * 2;
+		buffer = buffer == NULL ? palloc(sizeof(BufferedRecord *) * maxbuffered) :
+			repalloc(buffer, sizeof(BufferedRecord *) * maxbuffered);
+	}
+	b = palloc(sizeof(BufferedRecord));
+	b->rec = *rec;
+	b->rec.row_key = copy_jsonb(rec->row_key);
+	b->rec.old_row = copy_jsonb(rec->old_row);
+	b->rec.new_row = copy_jsonb(rec->new_row);
+	b->rec.changed = copy_jsonb(rec->changed);
+	b->subid = GetCurrentSubTransactionId();
+	b->seq = nmade++;
+	buffer[nbuffered++] = b;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * role_names
+ *		The session role and, when it differs, the acting role (for an API
+ *		call, the role that called it rather than the table owner the API
+ *		writes as).  Looked up once per transaction.
+ */
+static void
+role_names(const char **session, const char **actor)
+{
+	Oid			sess = GetSessionUserId();
+	Oid			act = api_caller();
+
+	if (sess != named_session || act != named_actor)
+	{
+		MemoryContext old = MemoryContextSwitchTo(buffer_cxt);
+
+		session_name = pstrdup(GetUserNameFromId(sess, false));
+		actor_name = act == sess ? NULL : pstrdup(GetUserNameFromId(act, false));
+		named_session = sess;
+		named_actor = act;
+		MemoryContextSwitchTo(old);
+	}
+	*session = session_name;
+	*actor = actor_name;
+}
+
+static int64
+tuple_org(const AuditRel *info, HeapTuple tuple, TupleDesc tupdesc)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, info->org_attnum, tupdesc, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("an audited row of %s has no \"org_id\"", info->table_name)));
+	return DatumGetInt64(d);
+}
+
+static void audit_flush(void);
+
+/*
+ * invoice_audit_row
+ *		AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW on an audited table
+ *		(and BEFORE TRUNCATE, which it refuses).
+ */
+Datum
+invoice_audit_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = check_trigger(fcinfo, "audit_row");
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	AuditRel   *info = audit_rel(rel);
+	HeapTuple	oldtup = NULL;
+	HeapTuple	newtup = NULL;
+	AuditRecord rec;
+	int			nchanged = 0;
+
+	memset(&rec, 0, sizeof(rec));
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		newtup = trigdata->tg_trigtuple;
+		rec.operation = "INSERT";
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		oldtup = trigdata->tg_trigtuple;
+		newtup = trigdata->tg_newtuple;
+		rec.operation = "UPDATE";
+		rec.changed = changed_json(info, oldtup, newtup, tupdesc, &nchanged);
+		if (nchanged == 0 && audit_skip_noop_updates)
+			return PointerGetDatum(NULL);
+	}
+	else
+	{
+		oldtup = trigdata->tg_trigtuple;
+		rec.operation = "DELETE";
+	}
+
+	if (buffer_cxt == NULL)
+		buffer_cxt = AllocSetContextCreate(TopTransactionContext, "invoice audit records",
+										   ALLOCSET_DEFAULT_SIZES);
+	rec.occurred_at = GetCurrentStatementStartTimestamp();
+	rec.txid = (int64) U64FromFullTransactionId(GetTopFullTransactionId());
+	role_names(&rec.db_role, &rec.db_current_role);
+	rec.app_user_id = tenant_current_user();
+	rec.row_key = row_json(info, newtup != NULL ? newtup : oldtup, tupdesc, true);
+	rec.old_row = oldtup != NULL ? row_json(info, oldtup, tupdesc, false) : NULL;
+	rec.new_row = newtup != NULL ? row_json(info, newtup, tupdesc, false) : NULL;
+	rec.org_id = tuple_org(info, newtup != NULL ? newtup : oldtup, tupdesc);
+	rec.table_name = MemoryContextStrdup(buffer_cxt, info->table_name);
+	buffer_add(&rec);
+
+	/* a row that moves to another tenant leaves a trace in both chains */
+	if (oldtup != NULL && newtup != NULL)
+	{
+		int64		old_org = tuple_org(info, oldtup, tupdesc);
+
+		if (old_org != rec.org_id)
+		{
+			rec.org_id = old_org;
+			rec.row_key = row_json(info, oldtup, tupdesc, true);
+			buffer_add(&rec);
+		}
+	}
+
+	if (nbuffered >= AUDIT_FLUSH_ROWS && GetCurrentTransactionNestLevel() == 1)
+		audit_flush();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * invoice_audit_flush
+ *		The deferred constraint trigger: the first one to fire at commit
+ *		writes every buffered record; the others find nothing to do.
+ */
+Datum
+invoice_audit_flush(PG_FUNCTION_ARGS)
+{
+	(void) check_trigger(fcinfo, "audit_flush");
+	if (nbuffered > 0)
+		audit_flush();
+	return PointerGetDatum(NULL);
+}
+
+/* ----------
+ * Writing the records
+ * ----------
+ */
+
+static int
+record_cmp(const void *a, const void *b)
+{
+	const BufferedRecord *ra = *(BufferedRecord *const *) a;
+	const BufferedRecord *rb = *(BufferedRecord *const *) b;
+
+	if (ra->rec.org_id != rb->rec.org_id)
+		return ra->rec.org_id < rb->rec.org_id ? -1 : 1;
+	return ra->seq < rb->seq ? -1 : (ra->seq > rb->seq ? 1 : 0);
+}
+
+static Datum
+jsonb_or_null(Jsonb *jb, bool *isnull)
+{
+	*isnull = (jb == NULL);
+	return jb == NULL ? (Datum) 0 : JsonbPGetDatum(jb);
+}
+
+static Datum
+hash_datum(const uint8 *hash)
+{
+	bytea	   *b = palloc(VARHDRSZ + AUDIT_HASH_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + AUDIT_HASH_LEN);
+	memcpy(VARDATA(b), hash, AUDIT_HASH_LEN);
+	return PointerGetDatum(b);
+}
+
+/*
+ * record_tuple
+ *		One audit_log row as a composite datum.
+ */
+static Datum
+record_tuple(const AuditRecord *rec, TupleDesc tupdesc)
+{
+	Datum		values[Natts_audit_log];
+	bool		nulls[Natts_audit_log];
+
+	memset(nulls, 0, sizeof(nulls));
+	values[Anum_audit_log_org_id - 1] = Int64GetDatum(rec->org_id);
+	values[Anum_audit_log_audit_id - 1] = Int64GetDatum(rec->audit_id);
+	values[Anum_audit_log_occurred_at - 1] = TimestampTzGetDatum(rec->occurred_at);
+	values[Anum_audit_log_txid - 1] = Int64GetDatum(rec->txid);
+	values[Anum_audit_log_db_role - 1] = CStringGetTextDatum(rec->db_role);
+	nulls[Anum_audit_log_db_current_role - 1] = (rec->db_current_role == NULL);
+	values[Anum_audit_log_db_current_role - 1] = rec->db_current_role == NULL ? (Datum) 0 :
+		CStringGetTextDatum(rec->db_current_role);
+	nulls[Anum_audit_log_app_user_id - 1] = (rec->app_user_id == 0);
+	values[Anum_audit_log_app_user_id - 1] = Int64GetDatum(rec->app_user_id);
+	values[Anum_audit_log_table_name - 1] = CStringGetTextDatum(rec->table_name);
+	values[Anum_audit_log_operation - 1] = CStringGetTextDatum(rec->operation);
+	values[Anum_audit_log_row_key - 1] = jsonb_or_null(rec->row_key, &nulls[Anum_audit_log_row_key - 1]);
+	values[Anum_audit_log_old_row - 1] = jsonb_or_null(rec->old_row, &nulls[Anum_audit_log_old_row - 1]);
+	values[Anum_audit_log_new_row - 1] = jsonb_or_null(rec->new_row, &nulls[Anum_audit_log_new_row - 1]);
+	values[Anum_audit_log_changed - 1] = jsonb_or_null(rec->changed, &nulls[Anum_audit_log_changed - 1]);
+	values[Anum_audit_log_prev_hash - 1] = hash_datum(rec->prev_hash);
+	values[Anum_audit_log_row_hash - 1] = hash_datum(rec->row_hash);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/*
+ * head_lock
+ *		Locks the chain head of a tenant until the end of the transaction
+ *		and copies its hash; creates the head of a tenant's first record.
+ */
+static void
+head_lock(int64 org_id, uint8 *head)
+{
+	static SPIPlanPtr lock_plan = NULL;
+	static SPIPlanPtr create_plan = NULL;
+	Datum		arg = Int64GetDatum(org_id);
+	bool		isnull;
+	bytea	   *hash;
+
+	if (lock_plan == NULL)
+	{
+		lock_plan = api_prepare("SELECT head_hash FROM invoice.audit_heads"
+								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+								1, (Oid[]) {INT8OID});
+		create_plan = api_prepare("INSERT INTO invoice.audit_heads (org_id) VALUES ($1)"
+								  " ON CONFLICT (org_id) DO NOTHING",
+								  1, (Oid[]) {INT8OID});
+	}
+	api_execute(lock_plan, &arg, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+	{
+		api_execute(create_plan, &arg, NULL, false, SPI_OK_INSERT);
+		api_execute(lock_plan, &arg, NULL, false, SPI_OK_SELECT);
+		if (SPI_processed != 1)
+			elog(ERROR, "could not create the audit chain head of organization " INT64_FORMAT, org_id);
+	}
+	hash = DatumGetByteaPP(api_getdatum(0, 1, &isnull));
+	if (isnull || VARSIZE_ANY_EXHDR(hash) != AUDIT_HASH_LEN)
+		elog(ERROR, "the audit chain head of organization " INT64_FORMAT " is damaged", org_id);
+	memcpy(head, VARDATA_ANY(hash), AUDIT_HASH_LEN);
+}
+
+/*
+ * write_chain
+ *		Chains and writes the records of one tenant; the head is locked.
+ */
+static void
+write_chain(BufferedRecord **recs, int n, Oid seqid, Oid relid)
+{
+	static SPIPlanPtr insert_plan = NULL;
+	static SPIPlanPtr head_plan = NULL;
+	static Oid	plan_argtype = InvalidOid;
+	Oid			rowtype = get_rel_type_id(relid);
+	Oid			arraytype = get_array_type(rowtype);
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc_copy(rowtype, -1);
+	Datum	   *rows = palloc(sizeof(Datum) * n);
+	uint8		head[AUDIT_HASH_LEN];
+	Datum		args[4];
+	int			i;
+
+	if (tupdesc->natts != Natts_audit_log)
+		elog(ERROR, "invoice.audit_log has %d columns, expected %d", tupdesc->natts, Natts_audit_log);
+	if (insert_plan != NULL && plan_argtype != arraytype)
+	{
+		/* the extension was dropped and created again in this backend */
+		SPI_freeplan(insert_plan);
+		insert_plan = NULL;
+	}
+	if (insert_plan == NULL)
+	{
+		insert_plan = api_prepare("INSERT INTO invoice.audit_log SELECT * FROM pg_catalog.unnest($1)",
+								  1, &arraytype);
+		plan_argtype = arraytype;
+	}
+	if (head_plan == NULL)
+		head_plan = api_prepare("UPDATE invoice.audit_heads SET last_audit_id = $2, head_hash = $3,"
+								" row_count = row_count OPERATOR(pg_catalog.+) $4"
+								" WHERE org_id OPERATOR(pg_catalog.=) $1",
+								4, (Oid[]) {INT8OID, INT8OID, BYTEAOID, INT8OID});
+
+	head_lock(recs[0]->rec.org_id, head);
+	for (i = 0; i < n; i++)
+	{
+		AuditRecord *rec = &recs[i]->rec;
+
+		/* under the head's lock, so ids follow the chain (CACHE 1) */
+		rec->audit_id = nextval_internal(seqid, false);
+		memcpy(rec->prev_hash, head, AUDIT_HASH_LEN);
+		audit_hash(rec, head, rec->row_hash);
+		memcpy(head, rec->row_hash, AUDIT_HASH_LEN);
+		rows[i] = record_tuple(rec, tupdesc);
+	}
+	api_execute(insert_plan,
+				(Datum[]) {PointerGetDatum(construct_array(rows, n, rowtype, -1, false, TYPALIGN_DOUBLE))},
+				NULL, false, SPI_OK_INSERT);
+	if (SPI_processed != (uint64) n)
+		elog(ERROR, "wrote " UINT64_FORMAT " audit rows, expected %d", SPI_processed, n);
+
+	args[0] = Int64GetDatum(recs[0]->rec.org_id);
+	args[1] = Int64GetDatum(recs[n - 1]->rec.audit_id);
+	args[2] = hash_datum(head);
+	args[3] = Int64GetDatum(n);
+	api_execute(head_plan, args, NULL, false, SPI_OK_UPDATE);
+	if (SPI_processed != 1)
+		elog(ERROR, "could not move the audit chain head of organization " INT64_FORMAT,
+			 recs[0]->rec.org_id);
+}
+
+/*
+ * audit_flush
+ *		Writes every buffered record, tenant by tenant in org_id order (so
+ *		that two transactions touching the same tenants lock their heads in
+ *		the same order), and empties the buffer.
+ */
+static void
+audit_flush(void)
+{
+	Oid			nsp = get_namespace_oid("invoice", false);
+	Oid			seqid = get_relname_relid("audit_id_seq", nsp);
+	Oid			relid = get_relname_relid("audit_log", nsp);
+	SubTransactionId subid = GetCurrentSubTransactionId();
+	MemoryContext cxt;
+	MemoryContext old;
+	ApiCall		call;
+	int			start,
+				i;
+
+	if (flushing)
+		return;
+	if (!OidIsValid(seqid) || !OidIsValid(relid))
+		elog(ERROR, "invoice.audit_log or invoice.audit_id_seq is missing");
+
+	/* records of outer levels written in a subtransaction (see header) */
+	for (i = 0; i < nbuffered; i++)
+		if (buffer[i]->subid < subid && subid > flushed_outer_subid)
+			flushed_outer_subid = subid;
+
+	flushing = true;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "invoice audit flush",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	qsort(buffer, nbuffered, sizeof(BufferedRecord *), record_cmp);
+	api_begin(&call);
+	for (start = 0; start < nbuffered; start = i)
+	{
+		for (i = start + 1; i < nbuffered; i++)
+			if (buffer[i]->rec.org_id != buffer[start]->rec.org_id)
+				break;
+		write_chain(&buffer[start], i - start, seqid, relid);
+	}
+	api_end(&call);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+
+	/* the records are written: free them */
+	MemoryContextReset(buffer_cxt);
+	buffer = NULL;
+	nbuffered = maxbuffered = 0;
+	named_session = named_actor = InvalidOid;
+	flushing = false;
+}
+
+/*
+ * audit_xact_callback
+ *		A commit must not leave records unwritten or lost; the buffer goes
+ *		with the transaction.
+ */
+static void
+audit_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (audit_lost)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("audit records of this transaction were rolled back with a subtransaction"),
+						 errdetail("They were written early (SET CONSTRAINTS ... IMMEDIATE) inside a subtransaction that rolled back, so the changes they describe would commit without them."),
+						 errhint("Do not make invoice's audit_flush triggers IMMEDIATE inside subtransactions.")));
+			if (nbuffered > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("%d audit records of this transaction were not written", nbuffered),
+						 errhint("The trigger audit_flush of an audited table is missing or disabled.")));
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			buffer_reset();
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * audit_subxact_callback
+ *		A subtransaction that rolls back takes its records with it.
+ */
+static void
+audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			i,
+				kept = 0;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	flushing = false;
+	for (i = 0; i < nbuffered; i++)
+		if (buffer[i]->subid < mySubid)
+			buffer[kept++] = buffer[i];
+	nbuffered = kept;
+	if (flushed_outer_subid != InvalidSubTransactionId && flushed_outer_subid >= mySubid)
+		audit_lost = true;
+}
+
+void
+audit_init(void)
+{
+	DefineCustomBoolVariable("invoice.audit_skip_noop_updates",
+							 "Skips the audit record of an UPDATE that changes no column.",
+							 "By default such updates are recorded with an empty \"changed\".",
+							 &audit_skip_noop_updates,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	RegisterXactCallback(audit_xact_callback, NULL);
+	RegisterSubXactCallback(audit_subxact_callback, NULL);
+	CacheRegisterRelcacheCallback(audit_rel_invalidate, (Datum) 0);
+	audit_admin_init();
+}
