@@ -144,12 +144,12 @@ SELECT operation, new_row->>'name' AS name FROM invoice.audit_log WHERE audit_id
 SELECT org_id = :a AS is_a, first_bad_audit_id FROM invoice.audit_verify(:a);
 
 -- a commit with records left unwritten is refused rather than unaudited
-ALTER TABLE invoice.customers DISABLE TRIGGER audit_flush;
+ALTER TABLE invoice.customers DISABLE TRIGGER audit_write;
 BEGIN;
 SELECT invoice.set_tenant(:a);
 SELECT invoice.upsert_customer('CC', '780', 'Sin auditoría') IS NOT NULL;
 COMMIT;
-ALTER TABLE invoice.customers ENABLE TRIGGER audit_flush;
+ALTER TABLE invoice.customers ENABLE TRIGGER audit_write;
 SELECT count(*) AS unaudited FROM invoice.customers WHERE org_id = :a AND id_number = '780';
 
 -- every chain is intact so far

@@ -8,8 +8,10 @@
  * ... FOR EACH ROW) turns the change into a record in memory: who (session
  * role, acting role, application user), when (statement start), what
  * (table, operation, primary key, old and new row as jsonb, and for an
- * UPDATE the changed columns).  audit_flush, a constraint trigger
- * DEFERRABLE INITIALLY DEFERRED, fires at commit: it locks the chain head
+ * UPDATE the changed columns).  audit_write, a constraint trigger
+ * DEFERRABLE INITIALLY DEFERRED on invoice.audit_flush(), fires at commit
+ * (its name sorts after audit_row, so that when it is made IMMEDIATE it
+ * still fires after the records of its statement exist): it locks the chain head
  * of each tenant the transaction touched (invoice.audit_heads, one row per
  * tenant, in org_id order), gives the records their audit_ids and hashes
  * in the order they were made, writes them with one INSERT per tenant and
@@ -27,7 +29,7 @@
  * its parents (possible only after SET CONSTRAINTS ... IMMEDIATE), they
  * cannot be written again: the transaction is then refused at commit
  * rather than allowed to commit unaudited changes.  Likewise a commit with
- * records left unwritten (audit_flush disabled) fails.
+ * records left unwritten (audit_write disabled) fails.
  *
  * TRUNCATE of an audited table is refused: it would remove rows without a
  * trace.
@@ -950,12 +952,12 @@ audit_xact_callback(XactEvent event, void *arg)
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("audit records of this transaction were rolled back with a subtransaction"),
 						 errdetail("They were written early (SET CONSTRAINTS ... IMMEDIATE) inside a subtransaction that rolled back, so the changes they describe would commit without them."),
-						 errhint("Do not make invoice's audit_flush triggers IMMEDIATE inside subtransactions.")));
+						 errhint("Do not make the audit_write triggers IMMEDIATE inside subtransactions.")));
 			if (nbuffered > 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("%d audit records of this transaction were not written", nbuffered),
-						 errhint("The trigger audit_flush of an audited table is missing or disabled.")));
+						 errhint("The trigger audit_write of an audited table is missing or disabled.")));
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:

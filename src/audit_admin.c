@@ -213,7 +213,7 @@ invoice_audit_enable(PG_FUNCTION_ARGS)
 					 " FOR EACH ROW EXECUTE FUNCTION invoice.audit_row()", name));
 	run_ddl(psprintf("CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON %s"
 					 " FOR EACH STATEMENT EXECUTE FUNCTION invoice.audit_row()", name));
-	run_ddl(psprintf("CREATE CONSTRAINT TRIGGER audit_flush AFTER INSERT OR UPDATE OR DELETE ON %s"
+	run_ddl(psprintf("CREATE CONSTRAINT TRIGGER audit_write AFTER INSERT OR UPDATE OR DELETE ON %s"
 					 " DEFERRABLE INITIALLY DEFERRED"
 					 " FOR EACH ROW EXECUTE FUNCTION invoice.audit_flush()", name));
 	SPI_finish();
