@@ -14,9 +14,15 @@
 # that server must preload invoice.  Either way the extension must be
 # installed (make && sudo make install).
 #
+# The API runs three times: with the extension's C audit trigger (as
+# installed), with auditing off, and with the usual PL/pgSQL audit trigger
+# (to_jsonb(OLD)/to_jsonb(NEW)) instead; then a bulk INSERT ... SELECT of
+# BENCH_BULK_ROWS rows into an audited table is timed in each mode.
+#
 # Environment: BENCH_SECONDS (20 per run), BENCH_CLIENTS ("1 8 32"),
 # BENCH_TENANTS ("1 16"), BENCH_SYNC_OFF (1: a second table with
-# synchronous_commit=off), BENCH_DB (invoice_bench), BENCH_PORT (5490).
+# synchronous_commit=off), BENCH_DB (invoice_bench), BENCH_PORT (5490),
+# BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd -P)
@@ -37,6 +43,8 @@ SECS=${BENCH_SECONDS:-20}
 CLIENTS=${BENCH_CLIENTS:-"1 8 32"}
 TENANT_SETS=${BENCH_TENANTS:-"1 16"}
 SYNC_OFF=${BENCH_SYNC_OFF:-0}
+BULK_ROWS=${BENCH_BULK_ROWS:-100000}
+BULK_REPS=${BENCH_BULK_REPS:-3}
 DB=${BENCH_DB:-invoice_bench}
 APP=bench_app
 APP_PW=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
@@ -165,6 +173,62 @@ ALTER SEQUENCE bench_plain.number_seq OWNER TO bench_app;
 VACUUM ANALYZE;
 EOF
 
+# the audit modes: the extension's C trigger (audit_row + audit_write), none,
+# or the usual PL/pgSQL trigger writing to_jsonb(OLD)/to_jsonb(NEW) into a
+# log of the same shape (without the hash chain) with the same indexes
+psql_db <<'EOF'
+SET client_min_messages = warning;
+CREATE SCHEMA bench_audit;
+CREATE TABLE bench_audit.log (
+	org_id		bigint NOT NULL,
+	audit_id	bigserial NOT NULL,
+	occurred_at	timestamptz NOT NULL DEFAULT statement_timestamp(),
+	txid		bigint NOT NULL DEFAULT txid_current(),
+	db_role		text NOT NULL DEFAULT session_user,
+	app_user_id	bigint DEFAULT invoice.current_user_id(),
+	table_name	text NOT NULL,
+	operation	text NOT NULL,
+	old_row		jsonb,
+	new_row		jsonb,
+	PRIMARY KEY (org_id, audit_id));
+CREATE INDEX ON bench_audit.log (org_id, table_name, audit_id);
+CREATE INDEX ON bench_audit.log (org_id, app_user_id, occurred_at);
+CREATE FUNCTION bench_audit.audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO bench_audit.log (org_id, table_name, operation, old_row, new_row)
+	VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.org_id ELSE NEW.org_id END,
+			TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP,
+			CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+			CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END);
+	RETURN NULL;
+END
+$$;
+-- use(mode, one_table): switches the audit triggers of one table (NULL: every
+-- tenant table) to 'c', 'off' or 'plpgsql'
+CREATE FUNCTION bench_audit.use(mode text, one_table regclass DEFAULT NULL) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	t regclass;
+	c_state text := CASE mode WHEN 'c' THEN 'ENABLE' ELSE 'DISABLE' END;
+BEGIN
+	FOR t IN SELECT c.oid::regclass FROM pg_class c
+			  WHERE (one_table IS NULL AND c.relnamespace = 'invoice'::regnamespace AND c.relkind = 'r'
+					 AND c.relname IN ('organizations', 'invoice_counters', 'tenant_grants', 'users',
+									   'customers', 'invoices', 'invoice_items', 'payments'))
+				 OR c.oid = one_table
+	LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = t AND tgname = 'bench_plpgsql_audit') THEN
+			EXECUTE format('CREATE TRIGGER bench_plpgsql_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+						   ' FOR EACH ROW EXECUTE FUNCTION bench_audit.audit()', t);
+		END IF;
+		EXECUTE format('ALTER TABLE %s %s TRIGGER audit_row, %s TRIGGER audit_write', t, c_state, c_state);
+		EXECUTE format('ALTER TABLE %s %s TRIGGER bench_plpgsql_audit', t,
+					   CASE mode WHEN 'plpgsql' THEN 'ENABLE' ELSE 'DISABLE' END);
+	END LOOP;
+END
+$$;
+SELECT bench_audit.use('c');
+EOF
+
 psql_db -At -c "SELECT format('== %s: superuser %s, bypassrls %s, member of invoice_app %s',
                               rolname, rolsuper, rolbypassrls, pg_has_role(oid, 'invoice_app', 'MEMBER'))
                   FROM pg_roles WHERE rolname = '$APP'"
@@ -178,7 +242,7 @@ run_one() {
     local wl=$1 tenants=$2 clients=$3 mode=$4 script org_lo org_hi key prefix out rc
     local threads=$(( clients < 2 ? clients : 2 ))
     case $wl in
-        api) script="$BENCH_DIR/create_issue.sql" ;;
+        api|api_off|api_plpgsql) script="$BENCH_DIR/create_issue.sql" ;;
         plain) script="$BENCH_DIR/plain_insert.sql" ;;
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
@@ -186,6 +250,11 @@ run_one() {
     if [ "$tenants" = 1 ]; then org_lo=$solo; org_hi=$solo; else org_lo=$lo; org_hi=$((lo + tenants - 1)); fi
     key="$mode/$wl/$tenants/$clients"
     prefix="$OUT/$mode-$wl-t$tenants-c$clients"
+    case $wl in
+        api_off) psql_db -c "SELECT bench_audit.use('off')" >/dev/null ;;
+        api_plpgsql) psql_db -c "SELECT bench_audit.use('plpgsql')" >/dev/null ;;
+        *) psql_db -c "SELECT bench_audit.use('c')" >/dev/null ;;
+    esac
     psql_db -c "CHECKPOINT"
     local opts=""
     [ "$mode" = async ] && opts="-c synchronous_commit=off"
@@ -209,7 +278,7 @@ run_one() {
              printf "%.2f %.2f\n", s / NR / 1000, v[i] / 1000}')
     AVG[$key]=$avg
     P95[$key]=$p95
-    printf '   %-5s %-6s tenants %2s clients %2s: %8.1f tps\n' "$mode" "$wl" "$tenants" "$clients" "${TPS[$key]}"
+    printf '   %-5s %-11s tenants %2s clients %2s: %8.1f tps\n' "$mode" "$wl" "$tenants" "$clients" "${TPS[$key]}"
 }
 
 print_table() {
@@ -218,17 +287,19 @@ print_table() {
         "api/batched" "api/row-by-row"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in api pipe plain rows; do
+            for wl in api api_off api_plpgsql pipe plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 ratio=""
                 ratio2=""
                 case $wl in
-                    api|pipe)
+                    api|api_off|api_plpgsql|pipe)
                         ratio=$(awk -v a="${TPS[$key]}" -v p="${TPS[$mode/plain/$tenants/$clients]}" \
                             'BEGIN {printf "%.2f", a / p}')
                         ratio2=$(awk -v a="${TPS[$key]}" -v p="${TPS[$mode/rows/$tenants/$clients]}" \
                             'BEGIN {printf "%.2f", a / p}')
                         label="create+issue (API)"
+                        [ "$wl" = api_off ] && label="API, audit off"
+                        [ "$wl" = api_plpgsql ] && label="API, PL/pgSQL audit"
                         [ "$wl" = pipe ] && label="API, issue+COMMIT piped" ;;
                     plain) label="ceiling, batched items" ;;
                     rows) label="ceiling, row by row" ;;
@@ -236,6 +307,22 @@ print_table() {
                 printf '%-26s %7s %7s %9.1f %8.2f %8.2f %14s %14s\n' "$label" "$tenants" "$clients" \
                     "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "$ratio" "$ratio2"
             done
+        done
+    done
+}
+
+# audit_overhead MODE: per tenants and clients, the share of tps each audit
+# trigger costs against the API with auditing off
+audit_overhead() {
+    local mode=$1 tenants clients
+    echo "audit: tps lost against the API with auditing off (C / PL/pgSQL: target <= 0.50)"
+    for tenants in $TENANT_SETS; do
+        for clients in $CLIENTS; do
+            awk -v off="${TPS[$mode/api_off/$tenants/$clients]}" -v c="${TPS[$mode/api/$tenants/$clients]}" \
+                -v p="${TPS[$mode/api_plpgsql/$tenants/$clients]}" -v t="$tenants" -v n="$clients" 'BEGIN {
+                lc = 1 - c / off; lp = 1 - p / off
+                printf "  tenants %2s clients %2s: C %5.1f %%, PL/pgSQL %5.1f %%, C / PL/pgSQL %s\n", t, n,
+                    lc * 100, lp * 100, (lp > 0 ? sprintf("%.2f", lc / lp) : "n/a") }'
         done
     done
 }
@@ -250,10 +337,42 @@ for mode in $modes; do
             run_one plain "$tenants" "$clients" "$mode"
             run_one rows "$tenants" "$clients" "$mode"
             run_one api "$tenants" "$clients" "$mode"
+            run_one api_off "$tenants" "$clients" "$mode"
+            run_one api_plpgsql "$tenants" "$clients" "$mode"
             run_one pipe "$tenants" "$clients" "$mode"
         done
     done
 done
+psql_db -c "SELECT bench_audit.use('c')" >/dev/null
+
+# ---------------------------------------------------------------- bulk
+# INSERT ... SELECT of BULK_ROWS rows into an audited table (a fresh copy of
+# invoice.customers each time) in one transaction, per audit mode; the
+# median of BULK_REPS runs
+echo "== bulk: INSERT ... SELECT of $BULK_ROWS rows, $BULK_REPS runs a mode"
+declare -A BULK
+for amode in off c plpgsql; do
+    times=()
+    for rep in $(seq "$BULK_REPS"); do
+        ms=$(psql_db -At <<EOF | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS bench_audit.bulk;
+CREATE TABLE bench_audit.bulk (LIKE invoice.customers INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+SELECT invoice.audit_enable('bench_audit.bulk');
+SELECT bench_audit.use('$amode', 'bench_audit.bulk');
+CHECKPOINT;
+\timing on
+INSERT INTO bench_audit.bulk (org_id, customer_id, id_type, id_number, name, email)
+SELECT $solo, i, 'CC', 'bulk-' || i, 'Cliente de prueba ' || i, 'cliente' || i || '@example.com'
+  FROM generate_series(1, $BULK_ROWS) i;
+EOF
+)
+        times+=("$ms")
+    done
+    BULK[$amode]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+    printf '   audit %-8s %10.1f ms (runs: %s)\n' "$amode" "${BULK[$amode]}" "${times[*]}"
+done
+psql_db -c "DROP TABLE bench_audit.bulk" >/dev/null
 
 # ---------------------------------------------------------------- checks
 # the API stored what the ceiling writes, and every series is gapless
@@ -274,6 +393,8 @@ SELECT 'gapless series: ' || bool_and(n = hi AND lo = 1)
           FROM invoice.invoices WHERE status = 'issued' GROUP BY org_id) s;
 SELECT 'drafts left: ' || count(*) FROM invoice.invoices WHERE status = 'draft';
 SELECT 'issued invoices: ' || count(*) FROM invoice.invoices;
+SELECT 'audit chains intact: ' || bool_and(first_bad_audit_id IS NULL) FROM invoice.audit_verify();
+SELECT 'audit rows: ' || count(*) FROM invoice.audit_log;
 EOF
 cat "$OUT/checks.txt" | sed 's/^/== /'
 if grep -q ': false' "$OUT/checks.txt"; then
@@ -295,5 +416,11 @@ fi
             echo "synchronous_commit = off (set by the client; NOT the default; a crash may lose the last commits)"
         fi
         print_table "$mode"
+        audit_overhead "$mode"
     done
+    echo
+    echo "bulk INSERT ... SELECT of $BULK_ROWS rows into an audited table (median of $BULK_REPS):"
+    awk -v off="${BULK[off]}" -v c="${BULK[c]}" -v p="${BULK[plpgsql]}" 'BEGIN {
+        printf "  no audit %.1f ms; C trigger %.1f ms (+%.1f ms); PL/pgSQL trigger %.1f ms (+%.1f ms)\n", off, c, c - off, p, p - off
+        printf "  C overhead / PL/pgSQL overhead: %.2f (target <= 0.50)\n", (c - off) / (p - off) }'
 } | tee "$OUT/summary.txt"

@@ -535,8 +535,10 @@ CREATE TABLE invoice.audit_log (
 ) PARTITION BY RANGE (occurred_at);
 COMMENT ON TABLE invoice.audit_log IS 'every INSERT, UPDATE and DELETE on the tenant tables, hash-chained per tenant; append-only';
 
--- "the history of this row" and "what did this user do between t1 and t2"
-CREATE INDEX audit_log_row_idx ON invoice.audit_log (org_id, table_name, row_key, audit_id);
+-- "the history of this row" and "what did this user do between t1 and t2";
+-- rows are found by the hash of their key (an int8 compare, where a jsonb
+-- key made every insert compare jsonb values), then rechecked
+CREATE INDEX audit_log_row_idx ON invoice.audit_log (org_id, (pg_catalog.jsonb_hash_extended(row_key, 0)));
 CREATE INDEX audit_log_user_idx ON invoice.audit_log (org_id, app_user_id, occurred_at);
 
 -- the head of each tenant's chain, kept apart from the log so that rows

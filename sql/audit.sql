@@ -121,6 +121,28 @@ SELECT max(audit_id) FILTER (WHERE operation = 'INSERT') < min(audit_id) FILTER 
 SELECT org_id = :b AS is_b, rows_checked >= 10000 AS all_checked, first_bad_audit_id
   FROM invoice.audit_verify(:b);
 
+-- "the history of this row" (the query of row_history) and "what did this
+-- user do between t1 and t2" are index scans
+ANALYZE invoice.audit_log;
+CREATE FUNCTION pg_temp.index_scan(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    found boolean := false;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+        found := found OR line ~ pattern;
+    END LOOP;
+    RETURN found;
+END
+$$;
+SELECT pg_temp.index_scan(format($$SELECT * FROM invoice.audit_log WHERE org_id = %s
+    AND pg_catalog.jsonb_hash_extended(row_key, 0) = ANY (ARRAY[pg_catalog.jsonb_hash_extended('{"customer_id": 5}', 0)])
+    AND table_name = 'invoice.customers' AND row_key = '{"customer_id": 5}' ORDER BY audit_id$$, :b),
+    'Index Scan using audit_log_y\d+m\d+_org_id_jsonb_hash_extended_idx') AS row_history_uses_index;
+SELECT pg_temp.index_scan(format($$SELECT * FROM invoice.audit_log WHERE org_id = %s AND app_user_id = 1
+    AND occurred_at BETWEEN now() - interval '1 day' AND now()$$, :b),
+    'Index Scan using audit_log_y\d+m\d+_org_id_app_user_id_occurred_at_idx') AS user_activity_uses_index;
+
 -- a transaction or subtransaction that rolls back leaves no audit rows and
 -- no hole in the chain
 SELECT max(audit_id) AS mark FROM invoice.audit_log \gset

@@ -44,6 +44,7 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -816,37 +817,81 @@ head_lock(int64 org_id, uint8 *head)
 }
 
 /*
+ * insert_plan
+ *		The statement that writes records of one month: straight into that
+ *		month's partition when it exists, which spares each small INSERT
+ *		the set-up of tuple routing (half its cost), else into the log.
+ */
+static SPIPlanPtr
+insert_plan(Oid nsp, Oid relid, Oid arraytype, TimestampTz month_of)
+{
+	static SPIPlanPtr plan = NULL;
+	static Oid	plan_target = InvalidOid;
+	static Oid	plan_argtype = InvalidOid;
+	struct pg_tm tm;
+	fsec_t		fsec;
+	Oid			target = relid;
+	char		name[NAMEDATALEN];
+
+	if (timestamp2tm(month_of, NULL, &tm, &fsec, NULL, NULL) == 0)
+	{
+		Oid			part;
+
+		snprintf(name, sizeof(name), "audit_log_y%04dm%02d", tm.tm_year, tm.tm_mon);
+		part = get_relname_relid(name, nsp);
+		if (OidIsValid(part) && get_rel_relispartition(part) &&
+			get_partition_parent(part, false) == relid)
+			target = part;
+	}
+	if (plan != NULL && (plan_target != target || plan_argtype != arraytype))
+	{
+		/* a new month, or the extension was created again */
+		SPI_freeplan(plan);
+		plan = NULL;
+	}
+	if (plan == NULL)
+	{
+		char	   *relname = get_rel_name(target);
+
+		plan = api_prepare(psprintf("INSERT INTO %s SELECT * FROM pg_catalog.unnest($1)",
+									quote_qualified_identifier("invoice", relname)),
+						   1, &arraytype);
+		plan_target = target;
+		plan_argtype = arraytype;
+	}
+	return plan;
+}
+
+static int
+month_key(TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return 0;
+	return tm.tm_year * 12 + tm.tm_mon;
+}
+
+/*
  * write_chain
  *		Chains and writes the records of one tenant; the head is locked.
  */
 static void
-write_chain(BufferedRecord **recs, int n, Oid seqid, Oid relid)
+write_chain(BufferedRecord **recs, int n, Oid seqid, Oid nsp, Oid relid)
 {
-	static SPIPlanPtr insert_plan = NULL;
 	static SPIPlanPtr head_plan = NULL;
-	static Oid	plan_argtype = InvalidOid;
 	Oid			rowtype = get_rel_type_id(relid);
 	Oid			arraytype = get_array_type(rowtype);
 	TupleDesc	tupdesc = lookup_rowtype_tupdesc_copy(rowtype, -1);
 	Datum	   *rows = palloc(sizeof(Datum) * n);
 	uint8		head[AUDIT_HASH_LEN];
 	Datum		args[4];
-	int			i;
+	int			i,
+				start;
 
 	if (tupdesc->natts != Natts_audit_log)
 		elog(ERROR, "invoice.audit_log has %d columns, expected %d", tupdesc->natts, Natts_audit_log);
-	if (insert_plan != NULL && plan_argtype != arraytype)
-	{
-		/* the extension was dropped and created again in this backend */
-		SPI_freeplan(insert_plan);
-		insert_plan = NULL;
-	}
-	if (insert_plan == NULL)
-	{
-		insert_plan = api_prepare("INSERT INTO invoice.audit_log SELECT * FROM pg_catalog.unnest($1)",
-								  1, &arraytype);
-		plan_argtype = arraytype;
-	}
 	if (head_plan == NULL)
 		head_plan = api_prepare("UPDATE invoice.audit_heads SET last_audit_id = $2, head_hash = $3,"
 								" row_count = row_count OPERATOR(pg_catalog.+) $4"
@@ -865,11 +910,22 @@ write_chain(BufferedRecord **recs, int n, Oid seqid, Oid relid)
 		memcpy(head, rec->row_hash, AUDIT_HASH_LEN);
 		rows[i] = record_tuple(rec, tupdesc);
 	}
-	api_execute(insert_plan,
-				(Datum[]) {PointerGetDatum(construct_array(rows, n, rowtype, -1, false, TYPALIGN_DOUBLE))},
-				NULL, false, SPI_OK_INSERT);
-	if (SPI_processed != (uint64) n)
-		elog(ERROR, "wrote " UINT64_FORMAT " audit rows, expected %d", SPI_processed, n);
+
+	/* one INSERT per month the records fall in (nearly always one) */
+	for (start = 0; start < n; start = i)
+	{
+		int			month = month_key(recs[start]->rec.occurred_at);
+
+		for (i = start + 1; i < n; i++)
+			if (month_key(recs[i]->rec.occurred_at) != month)
+				break;
+		api_execute(insert_plan(nsp, relid, arraytype, recs[start]->rec.occurred_at),
+					(Datum[]) {PointerGetDatum(construct_array(&rows[start], i - start, rowtype,
+															   -1, false, TYPALIGN_DOUBLE))},
+					NULL, false, SPI_OK_INSERT);
+		if (SPI_processed != (uint64) (i - start))
+			elog(ERROR, "wrote " UINT64_FORMAT " audit rows, expected %d", SPI_processed, i - start);
+	}
 
 	args[0] = Int64GetDatum(recs[0]->rec.org_id);
 	args[1] = Int64GetDatum(recs[n - 1]->rec.audit_id);
@@ -921,7 +977,7 @@ audit_flush(void)
 		for (i = start + 1; i < nbuffered; i++)
 			if (buffer[i]->rec.org_id != buffer[start]->rec.org_id)
 				break;
-		write_chain(&buffer[start], i - start, seqid, relid);
+		write_chain(&buffer[start], i - start, seqid, nsp, relid);
 	}
 	api_end(&call);
 	MemoryContextSwitchTo(old);

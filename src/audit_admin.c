@@ -441,7 +441,10 @@ invoice_row_history(PG_FUNCTION_ARGS)
 	api_begin(&call);
 	if (plan == NULL)
 		plan = api_prepare("SELECT * FROM invoice.audit_log"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1 AND table_name OPERATOR(pg_catalog.=) $2"
+						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
+						   " AND pg_catalog.jsonb_hash_extended(row_key, 0) OPERATOR(pg_catalog.=)"
+						   "  ANY (ARRAY[pg_catalog.jsonb_hash_extended($3, 0), pg_catalog.jsonb_hash_extended($4, 0)])"
+						   " AND table_name OPERATOR(pg_catalog.=) $2"
 						   " AND (row_key OPERATOR(pg_catalog.=) $3 OR row_key OPERATOR(pg_catalog.=) $4)"
 						   " ORDER BY audit_id",
 						   4, (Oid[]) {INT8OID, TEXTOID, JSONBOID, JSONBOID});
