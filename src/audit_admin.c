@@ -29,6 +29,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -274,6 +275,11 @@ harden_partition(const char *qname)
 	run_ddl(psprintf("CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s"
 					 " FOR EACH STATEMENT EXECUTE FUNCTION invoice.audit_log_guard()", qname));
 	run_ddl(psprintf("REVOKE ALL ON %s FROM PUBLIC", qname));
+	/* a partition made by CREATE EXTENSION is a member: pg_dump must still
+	 * dump its rows (later partitions are ordinary tables to pg_dump) */
+	if (creating_extension)
+		run_ddl(psprintf("SELECT pg_catalog.pg_extension_config_dump(%s, '')",
+						 quote_literal_cstr(qname)));
 }
 
 /*
