@@ -831,10 +831,10 @@ insert_plan(Oid nsp, Oid relid, Oid arraytype, TimestampTz month_of)
 	struct pg_tm tm;
 	fsec_t		fsec;
 	Oid			target = relid;
-	char		name[NAMEDATALEN];
 
 	if (timestamp2tm(month_of, NULL, &tm, &fsec, NULL, NULL) == 0)
 	{
+		char		name[NAMEDATALEN];
 		Oid			part;
 
 		snprintf(name, sizeof(name), "audit_log_y%04dm%02d", tm.tm_year, tm.tm_mon);

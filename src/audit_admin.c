@@ -113,15 +113,6 @@ invoice_audit_log_guard(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();			/* not reached */
 }
 
-static void
-require_platform_admin(const char *what)
-{
-	if (!tenant_caller_is_platform_admin())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to %s", what),
-				 errhint("Only superusers and members of invoice_admin may.")));
-}
 
 static void
 run_ddl(const char *sql)

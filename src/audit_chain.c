@@ -429,11 +429,7 @@ invoice_audit_purge(PG_FUNCTION_ARGS)
 	int64	   *bounds;
 
 	arg_required(fcinfo, 0, "older_than");
-	if (!tenant_caller_is_platform_admin())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to purge the audit log"),
-				 errhint("Only superusers and members of invoice_admin purge the audit log.")));
+	require_platform_admin("purge the audit log");
 	older_than = PG_GETARG_INTERVAL_P(0);
 	if (older_than->month < 0 || older_than->day < 0 || older_than->time < 0 ||
 		(older_than->month == 0 && older_than->day == 0 && older_than->time == 0))

@@ -57,6 +57,9 @@ extern bool tenant_user_is_admin(void);
 /* is the calling role a member of invoice_admin (or a superuser)? */
 extern bool tenant_caller_is_platform_admin(void);
 
+/* 42501 "permission denied to <what>" unless it is */
+extern void require_platform_admin(const char *what);
+
 /* drops every cached setting, grant and user (all backends, at commit) */
 extern void tenant_cache_invalidate_all(Oid relid);
 

@@ -308,15 +308,6 @@ settings_from_row(OrgSettings *s)
 	s->is_active = DatumGetBool(api_getdatum(0, 11, &isnull));
 }
 
-static void
-require_platform_admin(const char *what)
-{
-	if (!tenant_caller_is_platform_admin())
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to %s", what),
-				 errhint("Only members of invoice_admin may do this.")));
-}
 
 /*
  * invoice_create_organization

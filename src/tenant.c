@@ -480,6 +480,21 @@ tenant_caller_is_platform_admin(void)
 	return superuser() || (OidIsValid(admin) && has_privs_of_role(GetUserId(), admin));
 }
 
+/*
+ * require_platform_admin
+ *		Tenants, grants and the audit log's administration are for members
+ *		of invoice_admin (and superusers) only.
+ */
+void
+require_platform_admin(const char *what)
+{
+	if (!tenant_caller_is_platform_admin())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errhint("Only members of invoice_admin may do this.")));
+}
+
 bool
 tenant_user_is_admin(void)
 {
