@@ -569,6 +569,12 @@ AS 'MODULE_PATHNAME', 'invoice_audit_flush'
 LANGUAGE C;
 COMMENT ON FUNCTION invoice.audit_flush() IS 'deferred constraint trigger: chains and writes the audit records of the transaction';
 
+CREATE FUNCTION invoice.audit_write_needed()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'invoice_audit_write_needed'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_write_needed() IS 'WHEN clause of the audit_write triggers: queues one write per transaction';
+
 CREATE FUNCTION invoice.audit_log_guard()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'invoice_audit_log_guard'
@@ -627,6 +633,8 @@ REVOKE ALL ON FUNCTION invoice.audit_row(), invoice.audit_flush(), invoice.audit
 	invoice.audit_enable(regclass), invoice.audit_verify(bigint), invoice.audit_purge(interval),
 	invoice.audit_create_partitions(integer), invoice.row_history(regclass, jsonb) FROM PUBLIC;
 GRANT SELECT ON invoice.audit_log TO invoice_app;
+-- evaluated for every row written to an audited table, by whoever writes it
+GRANT EXECUTE ON FUNCTION invoice.audit_write_needed() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION invoice.audit_verify(bigint), invoice.row_history(regclass, jsonb) TO invoice_app;
 GRANT EXECUTE ON FUNCTION invoice.audit_enable(regclass), invoice.audit_purge(interval),
 	invoice.audit_create_partitions(integer), invoice.audit_row(), invoice.audit_flush()

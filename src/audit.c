@@ -71,6 +71,7 @@
 
 PG_FUNCTION_INFO_V1(invoice_audit_row);
 PG_FUNCTION_INFO_V1(invoice_audit_flush);
+PG_FUNCTION_INFO_V1(invoice_audit_write_needed);
 
 /* records buffered at top level before they are written early */
 #define AUDIT_FLUSH_ROWS 1000
@@ -151,6 +152,13 @@ static SubTransactionId flushed_outer_subid = InvalidSubTransactionId;
 static bool audit_lost = false;
 
 static bool flushing = false;
+
+/*
+ * whether an audit_write event is queued, and by which subtransaction: the
+ * trigger's WHEN clause queues one event per transaction, not one per row
+ */
+static bool write_pending = false;
+static SubTransactionId write_pending_subid = InvalidSubTransactionId;
 
 /* role names of this transaction, looked up once */
 static Oid	named_session = InvalidOid;
@@ -547,6 +555,7 @@ buffer_reset(void)
 	flushed_outer_subid = InvalidSubTransactionId;
 	audit_lost = false;
 	flushing = false;
+	write_pending = false;
 	named_session = named_actor = InvalidOid;
 	session_name = actor_name = NULL;
 }
@@ -709,9 +718,28 @@ Datum
 invoice_audit_flush(PG_FUNCTION_ARGS)
 {
 	(void) check_trigger(fcinfo, "audit_flush");
+	write_pending = false;		/* records made from now on queue a new one */
 	if (nbuffered > 0)
 		audit_flush();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * invoice_audit_write_needed
+ *		The WHEN clause of audit_write: true for the first audited row since
+ *		the last write, so that a transaction queues one deferred event
+ *		rather than one per row (a bulk statement would otherwise keep and
+ *		fire 100 000 of them).  Calling it by hand can only make the commit
+ *		fail (records left unwritten), never skip the audit.
+ */
+Datum
+invoice_audit_write_needed(PG_FUNCTION_ARGS)
+{
+	if (write_pending)
+		PG_RETURN_BOOL(false);
+	write_pending = true;
+	write_pending_subid = GetCurrentSubTransactionId();
+	PG_RETURN_BOOL(true);
 }
 
 /* ----------
@@ -1045,6 +1073,9 @@ audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		if (buffer[i]->subid < mySubid)
 			buffer[kept++] = buffer[i];
 	nbuffered = kept;
+	/* the event this subtransaction queued is gone with it */
+	if (write_pending && write_pending_subid >= mySubid)
+		write_pending = false;
 	if (flushed_outer_subid != InvalidSubTransactionId && flushed_outer_subid >= mySubid)
 		audit_lost = true;
 }

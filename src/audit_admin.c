@@ -207,7 +207,8 @@ invoice_audit_enable(PG_FUNCTION_ARGS)
 					 " FOR EACH STATEMENT EXECUTE FUNCTION invoice.audit_row()", name));
 	run_ddl(psprintf("CREATE CONSTRAINT TRIGGER audit_write AFTER INSERT OR UPDATE OR DELETE ON %s"
 					 " DEFERRABLE INITIALLY DEFERRED"
-					 " FOR EACH ROW EXECUTE FUNCTION invoice.audit_flush()", name));
+					 " FOR EACH ROW WHEN (invoice.audit_write_needed())"
+					 " EXECUTE FUNCTION invoice.audit_flush()", name));
 	SPI_finish();
 	PG_RETURN_VOID();
 }
