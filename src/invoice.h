@@ -130,6 +130,9 @@ typedef enum InvoiceStatus
 	STATUS_VOID = 8
 } InvoiceStatus;
 
+/* the stored status text ("draft", "issued", "paid", "void") as an InvoiceStatus */
+extern InvoiceStatus invoice_status_from_text(const char *s);
+
 /* an invoice header, read and locked by invoice_lock() */
 typedef struct InvoiceHeader
 {

@@ -64,8 +64,12 @@ stored_amount(int col)
 	return v;
 }
 
-static InvoiceStatus
-status_from_text(const char *s)
+/*
+ * invoice_status_from_text
+ *		The stored status text as an InvoiceStatus.
+ */
+InvoiceStatus
+invoice_status_from_text(const char *s)
 {
 	if (strcmp(s, "draft") == 0)
 		return STATUS_DRAFT;
@@ -121,7 +125,7 @@ invoice_lock(int64 org_id, int64 invoice_id, InvoiceHeader *h)
 
 	h->org_id = org_id;
 	h->invoice_id = invoice_id;
-	h->status = status_from_text(TextDatumGetCString(api_getdatum(0, 1, &isnull)));
+	h->status = invoice_status_from_text(TextDatumGetCString(api_getdatum(0, 1, &isnull)));
 	h->is_deleted = DatumGetBool(api_getdatum(0, 2, &isnull));
 	h->item_count = DatumGetInt32(api_getdatum(0, 3, &isnull));
 	h->next_line_no = DatumGetInt32(api_getdatum(0, 4, &isnull));
