@@ -449,13 +449,20 @@ doc_append_decimal(StringInfo buf, int64 value, int scale)
 	append_grouped(buf, mag / unit);
 	if (frac != 0)
 	{
-		appendStringInfoChar(buf, ',');
-		while (frac != 0)
+		char		digits[24];
+		int			n = scale;
+
+		/* all `scale` digits of the fraction, then without trailing zeros */
+		digits[n] = '\0';
+		while (n > 0)
 		{
-			unit /= 10;
-			appendStringInfoChar(buf, (char) ('0' + frac / unit));
-			frac %= unit;
+			digits[--n] = (char) ('0' + frac % 10);
+			frac /= 10;
 		}
+		n = scale;
+		while (n > 0 && digits[n - 1] == '0')
+			digits[--n] = '\0';
+		appendStringInfo(buf, ",%s", digits);
 	}
 }
 
