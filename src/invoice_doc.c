@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/numeric.h"
@@ -385,6 +386,18 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
  * Formats
  * ----------
  */
+
+void
+doc_require_utf8(const char *function)
+{
+	int			encoding = GetDatabaseEncoding();
+
+	if (encoding != PG_UTF8 && encoding != PG_SQL_ASCII)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s requires a database with encoding UTF8", function),
+				 errdetail("The database encoding is %s.", GetDatabaseEncodingName())));
+}
 
 /*
  * append_grouped

@@ -109,6 +109,13 @@ extern void invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc);
  * ----------
  */
 
+/*
+ * doc_require_utf8: 0A000 unless the database encoding is UTF8 (or
+ * SQL_ASCII, whose bytes are then taken as UTF-8): the printed exports
+ * mix the database's text with their own Spanish labels.
+ */
+extern void doc_require_utf8(const char *function);
+
 /* "$ 1.250.000,00" (COP), "USD 1.250,00" (other currencies), "-$ 5,00" */
 extern void doc_append_money(StringInfo buf, const InvoiceDoc *doc, int64 cents);
 
