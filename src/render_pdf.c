@@ -109,6 +109,11 @@ typedef struct Pdf
 	int			npages;
 	int			maxpages;
 	StringInfo	page;			/* the current one */
+	bool		in_text;		/* inside BT ... ET on this page */
+	PdfFont		font;			/* the text state set in that text object */
+	int32		size;
+	int32		tx;				/* where its last line started (Td) */
+	int32		ty;
 	int32		y;				/* top of the free space of the page */
 	bool		in_table;		/* a new page repeats the table header */
 	StringInfoData text;		/* UTF-8 being composed */
@@ -173,9 +178,24 @@ append_point(StringInfo s, int32 x, int32 y)
 }
 
 /*
+ * end_text
+ *		Closes the text object; paths cannot be drawn inside one.
+ */
+static void
+end_text(Pdf *p)
+{
+	if (p->in_text)
+		appendStringInfoString(p->page, "ET\n");
+	p->in_text = false;
+}
+
+/*
  * show
  *		WinAnsi text at (x, y), y being the baseline: a literal string with
  *		'(', ')' and '\' escaped; a stray control byte shows as a space.
+ *		Consecutive texts share one text object: the font is set when it
+ *		changes, and each text moves from the previous one (Td is relative
+ *		to the start of the previous line), which keeps the file small.
  */
 static void
 show(Pdf *p, PdfFont font, int32 size, int32 x, int32 y, const char *s, int len)
@@ -183,10 +203,25 @@ show(Pdf *p, PdfFont font, int32 size, int32 x, int32 y, const char *s, int len)
 	StringInfo out = p->page;
 	int			i;
 
-	appendStringInfoString(out, font == PDF_BOLD ? "BT /F2 " : "BT /F1 ");
-	append_mpt(out, size);
-	appendStringInfoString(out, " Tf ");
-	append_point(out, x, y);
+	if (!p->in_text)
+	{
+		appendStringInfoString(out, "BT\n");
+		p->in_text = true;
+		p->size = 0;
+		p->tx = 0;
+		p->ty = 0;
+	}
+	if (font != p->font || size != p->size)
+	{
+		appendStringInfoString(out, font == PDF_BOLD ? "/F2 " : "/F1 ");
+		append_mpt(out, size);
+		appendStringInfoString(out, " Tf\n");
+		p->font = font;
+		p->size = size;
+	}
+	append_point(out, x - p->tx, y - p->ty);
+	p->tx = x;
+	p->ty = y;
 	appendStringInfoString(out, "Td (");
 	for (i = 0; i < len; i++)
 	{
@@ -196,7 +231,7 @@ show(Pdf *p, PdfFont font, int32 size, int32 x, int32 y, const char *s, int len)
 			appendStringInfoChar(out, '\\');
 		appendStringInfoChar(out, c < 0x20 ? ' ' : (char) c);
 	}
-	appendStringInfoString(out, ") Tj ET\n");
+	appendStringInfoString(out, ") Tj\n");
 }
 
 /*
@@ -236,6 +271,7 @@ show_left(Pdf *p, PdfFont font, int32 size, int32 x, int32 width, int32 y,
 static void
 rule(Pdf *p, int32 x1, int32 x2, int32 y, int32 width, const char *color)
 {
+	end_text(p);
 	appendStringInfoString(p->page, color);
 	append_mpt(p->page, width);
 	appendStringInfoString(p->page, " w ");
@@ -249,6 +285,7 @@ rule(Pdf *p, int32 x1, int32 x2, int32 y, int32 width, const char *color)
 static void
 rect(Pdf *p, int32 x, int32 y, int32 w, int32 h, const char *op)
 {
+	end_text(p);
 	append_point(p->page, x, y);
 	append_point(p->page, w, h);
 	appendStringInfo(p->page, "re %s\n", op);
@@ -283,6 +320,8 @@ static void table_header(Pdf *p);
 static void
 new_page(Pdf *p)
 {
+	if (p->npages > 0)
+		end_text(p);
 	if (p->npages == p->maxpages)
 	{
 		p->maxpages *= 2;
@@ -776,6 +815,7 @@ draw_footers(Pdf *p)
 	char		label[64];
 	int			i;
 
+	end_text(p);
 	resetStringInfo(&p->text);
 	appendStringInfo(&p->text, "%s \xB7 %s", p->title, p->seller);
 	for (i = 0; i < p->npages; i++)
@@ -787,6 +827,7 @@ draw_footers(Pdf *p)
 		show_left(p, PDF_REGULAR, SZ_SMALL, MARGIN, 400000, FOOTER_Y, p->text.data);
 		snprintf(label, sizeof(label), "P\xE1gina %d de %d", i + 1, p->npages);
 		show_right(p, PDF_REGULAR, SZ_SMALL, RIGHT, 100000, FOOTER_Y, label);
+		end_text(p);
 	}
 }
 
