@@ -97,15 +97,6 @@
  * ----------
  */
 
-static char *
-col_text(int row, int col)
-{
-	bool		isnull;
-	Datum		d = api_getdatum(row, col, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
 /*
  * col_int
  *		An integer column (int2, int4 or int8); false when it is NULL.
@@ -186,19 +177,19 @@ read_header(InvoiceDoc *doc)
 
 	(void) col_int(0, Anum_hdr_invoice_id, &doc->invoice_id);
 	doc->has_number = col_int(0, Anum_hdr_number, &doc->number);
-	doc->number_text = col_text(0, Anum_hdr_number_text);
-	doc->status_text = col_text(0, Anum_hdr_status);
+	doc->number_text = api_gettext(0, Anum_hdr_number_text);
+	doc->status_text = api_gettext(0, Anum_hdr_status);
 	doc->status = invoice_status_from_text(doc->status_text);
-	doc->currency = col_text(0, Anum_hdr_currency);
-	doc->notes = col_text(0, Anum_hdr_notes);
+	doc->currency = api_gettext(0, Anum_hdr_currency);
+	doc->notes = api_gettext(0, Anum_hdr_notes);
 	col_time(0, Anum_hdr_created_at, &doc->created_at);
 	col_time(0, Anum_hdr_issued_at, &doc->issued_at);
 	col_time(0, Anum_hdr_paid_at, &doc->paid_at);
 	col_time(0, Anum_hdr_voided_at, &doc->voided_at);
-	doc->void_reason = col_text(0, Anum_hdr_void_reason);
+	doc->void_reason = api_gettext(0, Anum_hdr_void_reason);
 	doc->is_deleted = DatumGetBool(api_getdatum(0, Anum_hdr_is_deleted, &isnull));
 	doc->has_created_by = col_int(0, Anum_hdr_created_by, &doc->created_by);
-	doc->created_by_name = col_text(0, Anum_hdr_user_name);
+	doc->created_by_name = api_gettext(0, Anum_hdr_user_name);
 	doc->totals.subtotal = col_required(0, Anum_hdr_subtotal, MONEY_SCALE);
 	doc->totals.discount_total = col_required(0, Anum_hdr_discount_total, MONEY_SCALE);
 	doc->totals.tax_total = col_required(0, Anum_hdr_tax_total, MONEY_SCALE);
@@ -206,27 +197,27 @@ read_header(InvoiceDoc *doc)
 	doc->amount_paid = col_required(0, Anum_hdr_amount_paid, MONEY_SCALE);
 
 	(void) col_int(0, Anum_hdr_org_id, &doc->org_id);
-	doc->org_name = col_text(0, Anum_hdr_org_name);
-	doc->tax_id = col_text(0, Anum_hdr_tax_id);
-	doc->resolution = col_text(0, Anum_hdr_resolution);
+	doc->org_name = api_gettext(0, Anum_hdr_org_name);
+	doc->tax_id = api_gettext(0, Anum_hdr_tax_id);
+	doc->resolution = api_gettext(0, Anum_hdr_resolution);
 	(void) col_int(0, Anum_hdr_number_from, &doc->number_from);
 	doc->has_number_to = col_int(0, Anum_hdr_number_to, &doc->number_to);
-	doc->prefix = col_text(0, Anum_hdr_prefix);
-	doc->valid_from = col_text(0, Anum_hdr_valid_from);
-	doc->valid_to = col_text(0, Anum_hdr_valid_to);
-	doc->timezone = col_text(0, Anum_hdr_timezone);
+	doc->prefix = api_gettext(0, Anum_hdr_prefix);
+	doc->valid_from = api_gettext(0, Anum_hdr_valid_from);
+	doc->valid_to = api_gettext(0, Anum_hdr_valid_to);
+	doc->timezone = api_gettext(0, Anum_hdr_timezone);
 	doc->tz = pg_tzset(doc->timezone);
 	if (doc->tz == NULL)
 		elog(ERROR, "tenant " INT64_FORMAT " has an unknown time zone \"%s\"",
 			 doc->org_id, doc->timezone);
 
 	(void) col_int(0, Anum_hdr_customer_id, &doc->customer_id);
-	doc->id_type = col_text(0, Anum_hdr_id_type);
-	doc->id_number = col_text(0, Anum_hdr_id_number);
-	doc->customer_name = col_text(0, Anum_hdr_customer_name);
-	doc->email = col_text(0, Anum_hdr_email);
-	doc->phone = col_text(0, Anum_hdr_phone);
-	doc->address = col_text(0, Anum_hdr_address);
+	doc->id_type = api_gettext(0, Anum_hdr_id_type);
+	doc->id_number = api_gettext(0, Anum_hdr_id_number);
+	doc->customer_name = api_gettext(0, Anum_hdr_customer_name);
+	doc->email = api_gettext(0, Anum_hdr_email);
+	doc->phone = api_gettext(0, Anum_hdr_phone);
+	doc->address = api_gettext(0, Anum_hdr_address);
 }
 
 /*
@@ -249,7 +240,7 @@ read_items(InvoiceDoc *doc)
 
 		(void) col_int(i, Anum_item_line_no, &v);
 		it->line_no = (int32) v;
-		it->description = col_text(i, Anum_item_description);
+		it->description = api_gettext(i, Anum_item_description);
 		it->quantity = col_required(i, Anum_item_quantity, QTY_SCALE);
 		it->unit_price = col_required(i, Anum_item_unit_price, MONEY_SCALE);
 		it->has_tax_rate = true;
@@ -260,12 +251,12 @@ read_items(InvoiceDoc *doc)
 		it->net = col_required(i, Anum_item_net, MONEY_SCALE);
 		it->tax = col_required(i, Anum_item_tax, MONEY_SCALE);
 		it->line_total = col_required(i, Anum_item_line_total, MONEY_SCALE);
-		it->material = col_text(i, Anum_item_material);
+		it->material = api_gettext(i, Anum_item_material);
 		it->has_karat = col_int(i, Anum_item_karat, &v);
 		it->karat = it->has_karat ? (int32) v : 0;
 		it->has_weight = col_scaled(i, Anum_item_weight_grams, QTY_SCALE,
 									&it->weight_grams);
-		it->sku = col_text(i, Anum_item_sku);
+		it->sku = api_gettext(i, Anum_item_sku);
 	}
 	doc->taxes = totals_tax_groups(doc->items, doc->nitems, &doc->ntaxes);
 }
@@ -289,7 +280,7 @@ read_payments(InvoiceDoc *doc)
 
 		(void) col_int(i, Anum_pay_payment_id, &p->payment_id);
 		p->amount = col_required(i, Anum_pay_amount, MONEY_SCALE);
-		p->method = col_text(i, Anum_pay_method);
+		p->method = api_gettext(i, Anum_pay_method);
 		col_time(i, Anum_pay_paid_at, &p->paid_at);
 	}
 }
