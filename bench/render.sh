@@ -106,6 +106,7 @@ psql_db -At -F ' ' -c "BEGIN" -c "SELECT invoice.set_tenant($org)" -c "
            invoice.render_pdf(i) = invoice.render_pdf(i) AND invoice.render_html(i) = invoice.render_html(i)
       FROM (VALUES (5, $inv5), (60, $inv60)) v(n, i)" -c "COMMIT" > "$OUT/sizes.txt"
 while read -r n pdf html same; do
+    [ -n "$n" ] || continue
     echo "== $n items: PDF $pdf bytes, HTML $html bytes, deterministic: $same"
 done < "$OUT/sizes.txt"
 

@@ -110,8 +110,10 @@ typedef struct Pdf
 	int			maxpages;
 	StringInfo	page;			/* the current one */
 	bool		in_text;		/* inside BT ... ET on this page */
-	PdfFont		font;			/* the text state set in that text object */
+	PdfFont		font;			/* the font set on this page (0 size: none) */
 	int32		size;
+	const char *stroke;			/* the stroke color and width set on it */
+	int32		line_width;
 	int32		tx;				/* where its last line started (Td) */
 	int32		ty;
 	int32		y;				/* top of the free space of the page */
@@ -205,9 +207,9 @@ show(Pdf *p, PdfFont font, int32 size, int32 x, int32 y, const char *s, int len)
 
 	if (!p->in_text)
 	{
+		/* the text matrix starts afresh; the font is graphics state and stays */
 		appendStringInfoString(out, "BT\n");
 		p->in_text = true;
-		p->size = 0;
 		p->tx = 0;
 		p->ty = 0;
 	}
@@ -272,9 +274,15 @@ static void
 rule(Pdf *p, int32 x1, int32 x2, int32 y, int32 width, const char *color)
 {
 	end_text(p);
-	appendStringInfoString(p->page, color);
-	append_mpt(p->page, width);
-	appendStringInfoString(p->page, " w ");
+	if (color != p->stroke)
+		appendStringInfoString(p->page, color);
+	if (width != p->line_width)
+	{
+		append_mpt(p->page, width);
+		appendStringInfoString(p->page, " w ");
+	}
+	p->stroke = color;
+	p->line_width = width;
 	append_point(p->page, x1, y);
 	appendStringInfoString(p->page, "m ");
 	append_point(p->page, x2, y);
@@ -329,6 +337,9 @@ new_page(Pdf *p)
 	}
 	p->page = &p->pages[p->npages++];
 	initStringInfo(p->page);
+	p->size = 0;
+	p->stroke = NULL;
+	p->line_width = 0;
 	p->y = TOP;
 	if (p->npages == 1)
 		return;
@@ -460,6 +471,8 @@ draw_header(Pdf *p)
 		appendStringInfoString(p->page, RED_INK);
 		appendStringInfoString(p->page, RED_LINE);
 		appendStringInfoString(p->page, "1.5 w\n");
+		p->stroke = RED_LINE;
+		p->line_width = 1500;
 		rect(p, RIGHT - w - 12000, p->y - 24000, w + 12000, 24000, "S");
 		show_right(p, PDF_BOLD, 16000, RIGHT - 6000, INFO_W - 12000, p->y - 17500,
 				   p->stamp);
@@ -820,7 +833,11 @@ draw_footers(Pdf *p)
 	appendStringInfo(&p->text, "%s \xB7 %s", p->title, p->seller);
 	for (i = 0; i < p->npages; i++)
 	{
+		/* the page's state where its content ended is not known here */
 		p->page = &p->pages[i];
+		p->size = 0;
+		p->stroke = NULL;
+		p->line_width = 0;
 		rule(p, MARGIN, RIGHT, FOOTER_Y + 9000, 400, RULE_LINE);
 		appendStringInfoString(p->page, GRAY_INK);
 		/* p->text is WinAnsi already */
