@@ -143,7 +143,7 @@ col_scaled(int row, int col, int scale, int64 *value)
 	return true;
 }
 
-/* a numeric column that is NOT NULL */
+/* col_required: a numeric column that is NOT NULL */
 static int64
 col_required(int row, int col, int scale)
 {
@@ -154,6 +154,7 @@ col_required(int row, int col, int scale)
 	return v;
 }
 
+/* col_time: a timestamptz column that may be NULL */
 static void
 col_time(int row, int col, DocTime *t)
 {
@@ -378,6 +379,11 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
  * ----------
  */
 
+/*
+ * doc_require_utf8
+ *		The printed exports mix the database's text with their own labels,
+ *		so they need both in UTF-8 (SQL_ASCII bytes are taken as UTF-8).
+ */
 void
 doc_require_utf8(const char *function)
 {
@@ -414,7 +420,7 @@ append_grouped(StringInfo buf, uint64 mag)
 	}
 }
 
-/* 10^scale for the scales of money.h */
+/* scale_unit: 10^scale for the scales of money.h */
 static uint64
 scale_unit(int scale)
 {
@@ -425,6 +431,11 @@ scale_unit(int scale)
 	return unit;
 }
 
+/*
+ * doc_append_money
+ *		"$ 1.250.000,00": the sign first ("-$ 5,00", as es-CO writes it),
+ *		the currency's code instead of "$" when it is not COP.
+ */
 void
 doc_append_money(StringInfo buf, const InvoiceDoc *doc, int64 cents)
 {
@@ -441,6 +452,11 @@ doc_append_money(StringInfo buf, const InvoiceDoc *doc, int64 cents)
 	appendStringInfo(buf, ",%02d", (int) (mag % unit));
 }
 
+/*
+ * doc_append_decimal
+ *		A quantity or weight as printed: thousands grouped, decimal comma,
+ *		no trailing zeros.
+ */
 void
 doc_append_decimal(StringInfo buf, int64 value, int scale)
 {
@@ -470,6 +486,7 @@ doc_append_decimal(StringInfo buf, int64 value, int scale)
 	}
 }
 
+/* doc_append_rate: "19 %", "12,5 %" */
 void
 doc_append_rate(StringInfo buf, int64 rate)
 {
@@ -477,6 +494,10 @@ doc_append_rate(StringInfo buf, int64 rate)
 	appendStringInfoString(buf, " %");
 }
 
+/*
+ * doc_append_time
+ *		"31/01/2026 14:05" in the tenant's time zone; nothing for NULL.
+ */
 void
 doc_append_time(StringInfo buf, const InvoiceDoc *doc, const DocTime *t)
 {
@@ -499,6 +520,7 @@ doc_append_time(StringInfo buf, const InvoiceDoc *doc, const DocTime *t)
 					 tm.tm_mday, tm.tm_mon, tm.tm_year, tm.tm_hour, tm.tm_min);
 }
 
+/* doc_append_date: "2020-01-01" as "01/01/2020" */
 void
 doc_append_date(StringInfo buf, const char *iso)
 {
@@ -509,6 +531,7 @@ doc_append_date(StringInfo buf, const char *iso)
 		appendStringInfoString(buf, iso);
 }
 
+/* doc_append_title: "Factura de venta EX100", or "(borrador)" for a draft */
 void
 doc_append_title(StringInfo buf, const InvoiceDoc *doc)
 {
@@ -519,7 +542,7 @@ doc_append_title(StringInfo buf, const InvoiceDoc *doc)
 		appendStringInfoString(buf, "(borrador)");
 }
 
-/* the number n of the seller's series as printed: prefix and digits */
+/* append_series_number: number n of the seller's series, prefix and digits */
 static void
 append_series_number(StringInfo buf, const InvoiceDoc *doc, int64 n)
 {
@@ -566,6 +589,10 @@ doc_append_resolution(StringInfo buf, const InvoiceDoc *doc)
 	}
 }
 
+/*
+ * doc_append_item_details
+ *		The jewelry fields of a line that are set, joined by " · ".
+ */
 void
 doc_append_item_details(StringInfo buf, const InvoiceItem *item)
 {
@@ -592,6 +619,7 @@ doc_append_item_details(StringInfo buf, const InvoiceItem *item)
 		appendStringInfo(buf, "%sRef. %s", sep, item->sku);
 }
 
+/* doc_status_label: the status in Spanish, as printed */
 const char *
 doc_status_label(const InvoiceDoc *doc)
 {
@@ -609,6 +637,7 @@ doc_status_label(const InvoiceDoc *doc)
 	return doc->status_text;
 }
 
+/* doc_stamp: BORRADOR or ANULADA, printed large on a document that is no sale */
 const char *
 doc_stamp(const InvoiceDoc *doc)
 {
@@ -619,6 +648,7 @@ doc_stamp(const InvoiceDoc *doc)
 	return NULL;
 }
 
+/* doc_method_label: a payment method in Spanish (unknown ones as stored) */
 const char *
 doc_method_label(const char *method)
 {

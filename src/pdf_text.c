@@ -192,7 +192,7 @@ pdf_winansi(const char *text)
 	return out;
 }
 
-/* the width of one WinAnsi byte in 1/1000 em */
+/* glyph_width: of one WinAnsi byte, in 1/1000 em */
 static inline int32
 glyph_width(PdfFont font, unsigned char c)
 {

@@ -31,7 +31,7 @@
 
 PG_FUNCTION_INFO_V1(invoice_render_html);
 
-/* the style sheet, the same for every invoice */
+/* style: the style sheet, the same for every invoice */
 static const char style[] =
 "@page{size:A4;margin:14mm}\n"
 "*{box-sizing:border-box}\n"
@@ -143,7 +143,7 @@ element(StringInfo out, const char *tag, const char *cls, const char *text)
 	appendStringInfo(out, "</%s>\n", tag);
 }
 
-/* the scratch text of a section, reset */
+/* scratch: the scratch text of a section, reset */
 static StringInfo
 scratch(StringInfo s)
 {

@@ -169,7 +169,7 @@ append_mpt(StringInfo s, int32 v)
 	appendStringInfoString(s, p);
 }
 
-/* "x y " */
+/* append_point: "x y " */
 static void
 append_point(StringInfo s, int32 x, int32 y)
 {
@@ -269,7 +269,7 @@ show_left(Pdf *p, PdfFont font, int32 size, int32 x, int32 width, int32 y,
 	show(p, font, size, x, y, s, len);
 }
 
-/* a horizontal line from x1 to x2 at y, `width` thick, in stroke color `color` */
+/* rule: a horizontal line from x1 to x2 at y, `width` thick, in stroke `color` */
 static void
 rule(Pdf *p, int32 x1, int32 x2, int32 y, int32 width, const char *color)
 {
@@ -289,7 +289,7 @@ rule(Pdf *p, int32 x1, int32 x2, int32 y, int32 width, const char *color)
 	appendStringInfoString(p->page, "l S\n");
 }
 
-/* a rectangle, filled ("f") or stroked ("S"), in the color already set */
+/* rect: a rectangle, filled ("f") or stroked ("S"), in the color already set */
 static void
 rect(Pdf *p, int32 x, int32 y, int32 w, int32 h, const char *op)
 {
@@ -299,14 +299,14 @@ rect(Pdf *p, int32 x, int32 y, int32 w, int32 h, const char *op)
 	appendStringInfo(p->page, "re %s\n", op);
 }
 
-/* the baseline of a line of type `size` in a line box of height `lead` under `top` */
+/* baseline: of type `size` in a line box of height `lead` under `top` */
 static inline int32
 baseline(int32 top, int32 lead, int32 size)
 {
 	return top - lead + (lead - size) / 2 + size * 21 / 100;
 }
 
-/* the UTF-8 composed in p->text as WinAnsi */
+/* composed: the UTF-8 composed in p->text, as WinAnsi */
 static char *
 composed(Pdf *p)
 {
