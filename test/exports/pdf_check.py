@@ -499,6 +499,7 @@ def main():
         if os.environ.get("PDF_CHECK_KEEP") != "1":
             shutil.rmtree(folder, ignore_errors=True)
         psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres", check=False)
+        psql("DROP ROLE IF EXISTS pdf_check_app", db="postgres", check=False)
     print("1..%d" % len(results))
     sys.exit(0 if all(results) else 1)
 
