@@ -350,6 +350,21 @@ AS 'MODULE_PATHNAME', 'invoice_to_json'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.to_json(bigint) IS 'one invoice of the current tenant as a jsonb document: invoice, seller, customer, items, totals, taxes and payments';
 
+CREATE FUNCTION invoice.render_html(invoice_id bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'invoice_render_html'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.render_html(bigint) IS 'one invoice of the current tenant as a self-contained HTML5 page (Spanish, Colombian formats, all user text escaped)';
+
+CREATE FUNCTION invoice.render_pdf(invoice_id bigint)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'invoice_render_pdf'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.render_pdf(bigint) IS 'one invoice of the current tenant as an A4 PDF (Helvetica, WinAnsiEncoding; characters outside it print as ?)';
+
+-- like to_json: for application roles (PUBLIC loses EXECUTE below)
+GRANT EXECUTE ON FUNCTION invoice.render_html(bigint), invoice.render_pdf(bigint) TO invoice_app;
+
 CREATE FUNCTION invoice.totals(items jsonb, default_tax_rate numeric DEFAULT 19)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'invoice_totals'

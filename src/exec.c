@@ -213,6 +213,20 @@ api_getdatum(int row, int col, bool *isnull)
 }
 
 /*
+ * api_gettext
+ *		A text column of SPI_tuptable as a C string in the current memory
+ *		context; NULL for SQL NULL.
+ */
+char *
+api_gettext(int row, int col)
+{
+	bool		isnull;
+	Datum		d = api_getdatum(row, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
  * arg_required
  *		Functions are not STRICT: a NULL where a value is required is an
  *		error (22004), never a silent NULL result.

@@ -101,6 +101,9 @@ extern int	api_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 /* value of column `col` (1-based) of row `row` of SPI_tuptable */
 extern Datum api_getdatum(int row, int col, bool *isnull);
 
+/* a text column of SPI_tuptable as a palloc'd C string, NULL for NULL */
+extern char *api_gettext(int row, int col);
+
 /* the owner of the extension's tables */
 extern Oid	api_owner(void);
 
@@ -135,6 +138,9 @@ typedef enum InvoiceStatus
 	STATUS_PAID = 4,
 	STATUS_VOID = 8
 } InvoiceStatus;
+
+/* the stored status text ("draft", "issued", "paid", "void") as an InvoiceStatus */
+extern InvoiceStatus invoice_status_from_text(const char *s);
 
 /* an invoice header, read and locked by invoice_lock() */
 typedef struct InvoiceHeader

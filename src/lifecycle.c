@@ -64,8 +64,12 @@ stored_amount(int col)
 	return v;
 }
 
-static InvoiceStatus
-status_from_text(const char *s)
+/*
+ * invoice_status_from_text
+ *		The stored status text as an InvoiceStatus.
+ */
+InvoiceStatus
+invoice_status_from_text(const char *s)
 {
 	if (strcmp(s, "draft") == 0)
 		return STATUS_DRAFT;
@@ -121,7 +125,7 @@ invoice_lock(int64 org_id, int64 invoice_id, InvoiceHeader *h)
 
 	h->org_id = org_id;
 	h->invoice_id = invoice_id;
-	h->status = status_from_text(TextDatumGetCString(api_getdatum(0, 1, &isnull)));
+	h->status = invoice_status_from_text(TextDatumGetCString(api_getdatum(0, 1, &isnull)));
 	h->is_deleted = DatumGetBool(api_getdatum(0, 2, &isnull));
 	h->item_count = DatumGetInt32(api_getdatum(0, 3, &isnull));
 	h->next_line_no = DatumGetInt32(api_getdatum(0, 4, &isnull));
@@ -311,15 +315,6 @@ items_insert(int64 org_id, int64 invoice_id, const InvoiceItem *items, int nitem
 		elog(ERROR, "inserted " UINT64_FORMAT " items, expected %d", SPI_processed, nitems);
 }
 
-static char *
-optional_text(int row, int col)
-{
-	bool		isnull;
-	Datum		d = api_getdatum(row, col, &isnull);
-
-	return isnull ? NULL : TextDatumGetCString(d);
-}
-
 static int64
 stored_scaled(int col, int scale, int64 limit)
 {
@@ -361,7 +356,7 @@ item_read(int64 org_id, int64 invoice_id, int32 line_no, InvoiceItem *it)
 
 	memset(it, 0, sizeof(*it));
 	it->line_no = line_no;
-	it->description = optional_text(0, 1);
+	it->description = api_gettext(0, 1);
 	it->quantity = stored_scaled(2, QTY_SCALE, QTY_MAX);
 	it->unit_price = stored_scaled(3, MONEY_SCALE, MONEY_MAX);
 	it->has_tax_rate = true;
@@ -372,7 +367,7 @@ item_read(int64 org_id, int64 invoice_id, int32 line_no, InvoiceItem *it)
 	it->net = stored_scaled(8, MONEY_SCALE, MONEY_MAX);
 	it->tax = stored_scaled(9, MONEY_SCALE, MONEY_MAX);
 	it->line_total = stored_scaled(10, MONEY_SCALE, MONEY_MAX);
-	it->material = optional_text(0, 11);
+	it->material = api_gettext(0, 11);
 	d = api_getdatum(0, 12, &isnull);
 	it->has_karat = !isnull;
 	it->karat = isnull ? 0 : DatumGetInt16(d);
@@ -383,7 +378,7 @@ item_read(int64 org_id, int64 invoice_id, int32 line_no, InvoiceItem *it)
 		it->has_weight = true;
 		it->weight_grams = stored_scaled(13, QTY_SCALE, QTY_MAX);
 	}
-	it->sku = optional_text(0, 14);
+	it->sku = api_gettext(0, 14);
 }
 
 /* ----------

@@ -26,14 +26,6 @@
 
 PG_FUNCTION_INFO_V1(invoice_totals);
 
-/* one entry of "taxes" */
-typedef struct TaxGroup
-{
-	int64		rate;			/* RATE_SCALE */
-	int64		base;			/* sum of net, MONEY_SCALE */
-	int64		tax;			/* sum of tax, MONEY_SCALE */
-} TaxGroup;
-
 /*
  * json_push_key
  *		Pushes an object key; `name` is a C string literal.
@@ -133,15 +125,15 @@ totals_push_lines(JsonbParseState **state, const InvoiceItem *items, int nitems)
 }
 
 /*
- * totals_push_taxes
- *		The "taxes" array; see totals.h.  Invoices have few distinct rates,
- *		so the groups are found by a linear search and sorted once.
+ * totals_tax_groups
+ *		The breakdown by rate; see totals.h.  Invoices have few distinct
+ *		rates, so the groups are found by a linear search and sorted once.
  */
-void
-totals_push_taxes(JsonbParseState **state, const InvoiceItem *items, int nitems)
+TaxGroup *
+totals_tax_groups(const InvoiceItem *items, int nitems, int *ngroups)
 {
 	TaxGroup   *groups = NULL;
-	int			ngroups = 0;
+	int			n = 0;
 	int			i;
 	int			g;
 
@@ -149,21 +141,35 @@ totals_push_taxes(JsonbParseState **state, const InvoiceItem *items, int nitems)
 		groups = (TaxGroup *) palloc(sizeof(TaxGroup) * nitems);
 	for (i = 0; i < nitems; i++)
 	{
-		for (g = 0; g < ngroups; g++)
+		for (g = 0; g < n; g++)
 			if (groups[g].rate == items[i].tax_rate)
 				break;
-		if (g == ngroups)
+		if (g == n)
 		{
 			groups[g].rate = items[i].tax_rate;
 			groups[g].base = 0;
 			groups[g].tax = 0;
-			ngroups++;
+			n++;
 		}
 		groups[g].base = money_add(groups[g].base, items[i].net);
 		groups[g].tax = money_add(groups[g].tax, items[i].tax);
 	}
-	if (ngroups > 1)
-		qsort(groups, ngroups, sizeof(TaxGroup), tax_group_cmp);
+	if (n > 1)
+		qsort(groups, n, sizeof(TaxGroup), tax_group_cmp);
+	*ngroups = n;
+	return groups;
+}
+
+/*
+ * totals_push_taxes
+ *		The "taxes" array; see totals.h.
+ */
+void
+totals_push_taxes(JsonbParseState **state, const InvoiceItem *items, int nitems)
+{
+	int			ngroups;
+	TaxGroup   *groups = totals_tax_groups(items, nitems, &ngroups);
+	int			g;
 
 	(void) pushJsonbValue(state, WJB_BEGIN_ARRAY, NULL);
 	for (g = 0; g < ngroups; g++)

@@ -19,6 +19,22 @@
 
 #include "items.h"
 
+/* one rate of an invoice's tax breakdown ("taxes") */
+typedef struct TaxGroup
+{
+	int64		rate;			/* RATE_SCALE */
+	int64		base;			/* sum of net, MONEY_SCALE */
+	int64		tax;			/* sum of tax, MONEY_SCALE */
+} TaxGroup;
+
+/*
+ * totals_tax_groups: net and tax of computed lines summed by effective
+ * rate, rate ascending; a palloc'd array of *ngroups (NULL when there are
+ * no lines).  22003 if a sum does not fit numeric(18,2).
+ */
+extern TaxGroup *totals_tax_groups(const InvoiceItem *items, int nitems,
+								   int *ngroups);
+
 /*
  * The members every JSON document of invoices is made of; `key` is the
  * member's name (a C string that must outlive the JsonbParseState).
