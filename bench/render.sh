@@ -35,13 +35,10 @@ fi
 SECS=${BENCH_SECONDS:-10}
 DB=${BENCH_DB:-invoice_render_bench}
 APP=bench_render
-APP_PW=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+. "$BENCH_DIR/lib.sh"
 OUT="$BENCH_DIR/results/render-$STAMP"
 mkdir -p "$OUT"
 
-psql_su() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql_db() { psql_su -d "$DB" "$@"; }
 
 echo "== server: $(psql_su -d postgres -Atc "SELECT version()" | cut -d' ' -f1-2)," \
      "port $(psql_su -d postgres -Atc 'SHOW port')"

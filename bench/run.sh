@@ -47,13 +47,10 @@ BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
 DB=${BENCH_DB:-invoice_bench}
 APP=bench_app
-APP_PW=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+. "$BENCH_DIR/lib.sh"
 OUT="$BENCH_DIR/results/$STAMP"
 mkdir -p "$OUT"
 
-psql_su() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-psql_db() { psql_su -d "$DB" "$@"; }
 
 echo "== server: $(psql_su -d postgres -Atc "SELECT version()" | cut -d' ' -f1-2)," \
      "port $(psql_su -d postgres -Atc 'SHOW port'), fsync=$(psql_su -d postgres -Atc 'SHOW fsync')," \
