@@ -560,6 +560,16 @@ buffer_reset(void)
 	session_name = actor_name = NULL;
 }
 
+/* the transaction's buffer context, made on first use */
+static MemoryContext
+buffer_context(void)
+{
+	if (buffer_cxt == NULL)
+		buffer_cxt = AllocSetContextCreate(TopTransactionContext, "invoice audit records",
+										   ALLOCSET_DEFAULT_SIZES);
+	return buffer_cxt;
+}
+
 static Jsonb *
 copy_jsonb(Jsonb *jb)
 {
@@ -576,10 +586,7 @@ buffer_add(const AuditRecord *rec)
 	MemoryContext old;
 	BufferedRecord *b;
 
-	if (buffer_cxt == NULL)
-		buffer_cxt = AllocSetContextCreate(TopTransactionContext, "invoice audit records",
-										   ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(buffer_cxt);
+	old = MemoryContextSwitchTo(buffer_context());
 	if (nbuffered == maxbuffered)
 	{
 		maxbuffered = maxbuffered == 0 ? 64 : maxbuffered * 2;
@@ -612,7 +619,7 @@ role_names(const char **session, const char **actor)
 
 	if (sess != named_session || act != named_actor)
 	{
-		MemoryContext old = MemoryContextSwitchTo(buffer_cxt);
+		MemoryContext old = MemoryContextSwitchTo(buffer_context());
 
 		session_name = pstrdup(GetUserNameFromId(sess, false));
 		actor_name = act == sess ? NULL : pstrdup(GetUserNameFromId(act, false));
@@ -677,9 +684,6 @@ invoice_audit_row(PG_FUNCTION_ARGS)
 		rec.operation = "DELETE";
 	}
 
-	if (buffer_cxt == NULL)
-		buffer_cxt = AllocSetContextCreate(TopTransactionContext, "invoice audit records",
-										   ALLOCSET_DEFAULT_SIZES);
 	rec.occurred_at = GetCurrentStatementStartTimestamp();
 	rec.txid = (int64) U64FromFullTransactionId(GetTopFullTransactionId());
 	role_names(&rec.db_role, &rec.db_current_role);
@@ -688,7 +692,7 @@ invoice_audit_row(PG_FUNCTION_ARGS)
 	rec.old_row = oldtup != NULL ? row_json(info, oldtup, tupdesc, false) : NULL;
 	rec.new_row = newtup != NULL ? row_json(info, newtup, tupdesc, false) : NULL;
 	rec.org_id = tuple_org(info, newtup != NULL ? newtup : oldtup, tupdesc);
-	rec.table_name = MemoryContextStrdup(buffer_cxt, info->table_name);
+	rec.table_name = MemoryContextStrdup(buffer_context(), info->table_name);
 	buffer_add(&rec);
 
 	/* a row that moves to another tenant leaves a trace in both chains */

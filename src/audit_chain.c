@@ -417,8 +417,7 @@ Datum
 invoice_audit_purge(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr bounds_plan = NULL;
-	static SPIPlanPtr anchor_plan = NULL;
-	static SPIPlanPtr delete_plan = NULL;
+	static SPIPlanPtr purge_plan = NULL;
 	Interval   *older_than;
 	TimestampTz cutoff;
 	ApiCall		call;
@@ -455,17 +454,16 @@ invoice_audit_purge(PG_FUNCTION_ARGS)
 								  "   AND m.occurred_at OPERATOR(pg_catalog.>=) $1), 9223372036854775807))"
 								  " FROM invoice.audit_heads h ORDER BY h.org_id FOR NO KEY UPDATE OF h",
 								  1, (Oid[]) {TIMESTAMPTZOID});
-		anchor_plan = api_prepare("UPDATE invoice.audit_heads h SET anchor_audit_id = $2,"
-								  " anchor_hash = (SELECT l.row_hash FROM invoice.audit_log l"
-								  "  WHERE l.org_id OPERATOR(pg_catalog.=) $1 AND l.audit_id OPERATOR(pg_catalog.=) $2),"
-								  " purged_rows = h.purged_rows OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*)"
-								  "  FROM invoice.audit_log l WHERE l.org_id OPERATOR(pg_catalog.=) $1"
-								  "  AND l.audit_id OPERATOR(pg_catalog.<=) $2)"
-								  " WHERE h.org_id OPERATOR(pg_catalog.=) $1",
-								  2, (Oid[]) {INT8OID, INT8OID});
-		delete_plan = api_prepare("DELETE FROM invoice.audit_log"
-								  " WHERE org_id OPERATOR(pg_catalog.=) $1 AND audit_id OPERATOR(pg_catalog.<=) $2",
-								  2, (Oid[]) {INT8OID, INT8OID});
+		/* one pass over the prefix: delete it, anchor on its last row */
+		purge_plan = api_prepare("WITH gone AS (DELETE FROM invoice.audit_log"
+								 "  WHERE org_id OPERATOR(pg_catalog.=) $1 AND audit_id OPERATOR(pg_catalog.<=) $2"
+								 "  RETURNING audit_id, row_hash)"
+								 " UPDATE invoice.audit_heads h SET anchor_audit_id = $2,"
+								 " anchor_hash = (SELECT row_hash FROM gone WHERE audit_id OPERATOR(pg_catalog.=) $2),"
+								 " purged_rows = h.purged_rows OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM gone)"
+								 " WHERE h.org_id OPERATOR(pg_catalog.=) $1"
+								 " RETURNING (SELECT pg_catalog.count(*) FROM gone)",
+								 2, (Oid[]) {INT8OID, INT8OID});
 	}
 	api_execute(bounds_plan, (Datum[]) {TimestampTzGetDatum(cutoff)}, NULL, false, SPI_OK_SELECT);
 	ntenants = SPI_processed;
@@ -485,12 +483,12 @@ invoice_audit_purge(PG_FUNCTION_ARGS)
 	for (i = 0; i < ntenants; i++)
 	{
 		Datum		args[2] = {Int64GetDatum(orgs[i]), Int64GetDatum(bounds[i])};
+		bool		isnull;
 
 		if (bounds[i] == 0)
 			continue;
-		api_execute(anchor_plan, args, NULL, false, SPI_OK_UPDATE);
-		api_execute(delete_plan, args, NULL, false, SPI_OK_DELETE);
-		removed += SPI_processed;
+		api_execute(purge_plan, args, NULL, false, SPI_OK_UPDATE_RETURNING);
+		removed += DatumGetInt64(api_getdatum(0, 1, &isnull));
 	}
 	audit_drop_partitions_before(cutoff);
 	audit_maintenance_end();
