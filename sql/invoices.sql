@@ -220,5 +220,38 @@ SELECT pg_temp.err('TRUNCATE invoice.payments');
 SELECT pg_temp.err('TRUNCATE invoice.invoice_items');
 SELECT pg_temp.err('TRUNCATE invoice.invoices CASCADE');
 
+----------------------------------------------------------------------
+-- early lock release (src/commit.c): the commit of a transaction that
+-- issued sets synchronous_commit = off for itself only (SET LOCAL), so
+-- its locks go before the WAL flush, which it then does itself; the
+-- session's setting is never changed, and only a superuser turns it off
+----------------------------------------------------------------------
+SHOW invoice.early_lock_release;
+SET ROLE regress_iapp;
+BEGIN;
+SELECT invoice.set_tenant(:org_b);
+SELECT invoice.issue(:inv_b);
+SHOW synchronous_commit;
+COMMIT;
+SHOW synchronous_commit;
+SET synchronous_commit = remote_write;
+BEGIN;
+SELECT invoice.set_tenant(:org_b);
+SELECT invoice.issue(invoice.create_invoice(:cust_b, '[{"description": "Pila", "quantity": 1, "unit_price": 5}]'));
+COMMIT;
+SHOW synchronous_commit;
+RESET synchronous_commit;
+SELECT pg_temp.err('SET invoice.early_lock_release = off');
+RESET ROLE;
+SET invoice.early_lock_release = off;
+SET ROLE regress_iapp;
+BEGIN;
+SELECT invoice.set_tenant(:org_b);
+SELECT invoice.issue(invoice.create_invoice(:cust_b, '[{"description": "Correa", "quantity": 1, "unit_price": 7}]'));
+SELECT number_text, status FROM invoice.invoices WHERE org_id = :org_b ORDER BY number;
+COMMIT;
+RESET ROLE;
+RESET invoice.early_lock_release;
+
 DROP VIEW written;
 DROP ROLE regress_iapp;

@@ -39,5 +39,6 @@ _PG_init(void)
 
 	tenant_init();
 	exec_init();
+	commit_init();
 	audit_init();
 }

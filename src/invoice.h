@@ -184,6 +184,16 @@ extern void numbering_lock(int64 org_id);
 extern bool numbering_last(int64 org_id, int64 *last);
 
 /* ----------
+ * Commit (commit.c)
+ * ----------
+ */
+
+/* a tenant-wide lock was taken: release it before the commit's WAL flush */
+extern void commit_release_early(void);
+
+extern void commit_init(void);
+
+/* ----------
  * Customers (customers.c)
  * ----------
  */

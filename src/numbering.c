@@ -97,6 +97,7 @@ numbering_lock(int64 org_id)
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "tenant " INT64_FORMAT " has no numbering row", org_id);
+	commit_release_early();
 }
 
 /*
