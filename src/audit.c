@@ -104,6 +104,7 @@ typedef enum AuditKind
 typedef struct AuditColumn
 {
 	char	   *name;			/* NULL for a dropped column */
+	int			namelen;
 	Oid			typid;			/* the base type of a domain */
 	AuditKind	kind;
 	int16		typlen;
@@ -118,10 +119,18 @@ typedef struct AuditRel
 	MemoryContext cxt;			/* holds everything below */
 	char	   *table_name;		/* schema-qualified */
 	AttrNumber	org_attnum;
-	int			npk;
-	AttrNumber	pk[INDEX_MAX_KEYS];
 	int			natts;
 	AuditColumn *cols;
+
+	/*
+	 * The columns (0-based attribute numbers) in the order of their names
+	 * as jsonb keys, so that a row's object is built already sorted: all
+	 * live columns, and the primary key's.
+	 */
+	int			ncols;
+	int		   *col_order;
+	int			npk;
+	int			pk_order[INDEX_MAX_KEYS];
 } AuditRel;
 
 static HTAB *audit_rels = NULL;
@@ -256,6 +265,23 @@ column_kind(Oid typid)
 }
 
 /*
+ * key_order_cmp
+ *		Orders attribute numbers as jsonb orders object keys: shorter names
+ *		first, then bytewise.
+ */
+static int
+key_order_cmp(const void *a, const void *b, void *arg)
+{
+	const AuditColumn *cols = (const AuditColumn *) arg;
+	const AuditColumn *ca = &cols[*(const int *) a];
+	const AuditColumn *cb = &cols[*(const int *) b];
+
+	if (ca->namelen != cb->namelen)
+		return ca->namelen < cb->namelen ? -1 : 1;
+	return memcmp(ca->name, cb->name, ca->namelen);
+}
+
+/*
  * audit_rel_fill
  *		Reads what the trigger needs of a table: its qualified name, its
  *		org_id column, its primary key and how each column becomes JSON.
@@ -291,11 +317,13 @@ audit_rel_fill(AuditRel *entry, Relation rel)
 	index = index_open(pkoid, AccessShareLock);
 	entry->npk = index->rd_index->indnkeyatts;
 	for (i = 0; i < entry->npk; i++)
-		entry->pk[i] = index->rd_index->indkey.values[i];
+		entry->pk_order[i] = index->rd_index->indkey.values[i] - 1;
 	index_close(index, AccessShareLock);
 
 	entry->natts = tupdesc->natts;
 	entry->cols = palloc0(sizeof(AuditColumn) * tupdesc->natts);
+	entry->col_order = palloc(sizeof(int) * tupdesc->natts);
+	entry->ncols = 0;
 	for (i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
@@ -303,7 +331,9 @@ audit_rel_fill(AuditRel *entry, Relation rel)
 
 		if (att->attisdropped)
 			continue;
+		entry->col_order[entry->ncols++] = i;
 		col->name = pstrdup(NameStr(att->attname));
+		col->namelen = strlen(col->name);
 		col->typid = getBaseType(att->atttypid);
 		col->kind = column_kind(col->typid);
 		col->typlen = att->attlen;
@@ -317,6 +347,8 @@ audit_rel_fill(AuditRel *entry, Relation rel)
 			fmgr_info_cxt(outfn, &col->out, entry->cxt);
 		}
 	}
+	qsort_arg(entry->col_order, entry->ncols, sizeof(int), key_order_cmp, entry->cols);
+	qsort_arg(entry->pk_order, entry->npk, sizeof(int), key_order_cmp, entry->cols);
 	MemoryContextSwitchTo(old);
 	entry->valid = true;
 }
@@ -357,11 +389,23 @@ audit_rel(Relation rel)
  */
 
 static void
-string_value(JsonbValue *v, char *s)
+string_value(JsonbValue *v, char *s, int len)
 {
+	if (len > JENTRY_OFFLENMASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("string too long to represent as jsonb string"),
+				 errdetail("Due to an implementation restriction, jsonb strings cannot exceed %d bytes.",
+						   JENTRY_OFFLENMASK)));
 	v->type = jbvString;
 	v->val.string.val = s;
-	v->val.string.len = strlen(s);
+	v->val.string.len = len;
+}
+
+static void
+cstring_value(JsonbValue *v, char *s)
+{
+	string_value(v, s, strlen(s));
 }
 
 /*
@@ -369,9 +413,11 @@ string_value(JsonbValue *v, char *s)
  *		One column's value as a JSON value of the matching type: numbers as
  *		numbers, booleans, timestamps as ISO 8601 strings in UTC (so that the
  *		log does not depend on the session's time zone), json and jsonb as
- *		themselves, everything else as its text.
+ *		themselves, everything else as its text.  A json or jsonb array or
+ *		object comes out as jbvBinary, which only pushJsonbValue() takes:
+ *		the function returns true then.
  */
-static void
+static bool
 column_json(const AuditColumn *col, Datum d, bool isnull, JsonbValue *v)
 {
 	static const int utc = 0;
@@ -379,7 +425,7 @@ column_json(const AuditColumn *col, Datum d, bool isnull, JsonbValue *v)
 	if (isnull)
 	{
 		v->type = jbvNull;
-		return;
+		return false;
 	}
 	switch (col->kind)
 	{
@@ -404,7 +450,7 @@ column_json(const AuditColumn *col, Datum d, bool isnull, JsonbValue *v)
 				Numeric		n = DatumGetNumeric(d);
 
 				if (numeric_is_nan(n) || numeric_is_inf(n))
-					string_value(v, DatumGetCString(DirectFunctionCall1(numeric_out, d)));
+					cstring_value(v, DatumGetCString(DirectFunctionCall1(numeric_out, d)));
 				else
 				{
 					v->type = jbvNumeric;
@@ -418,7 +464,7 @@ column_json(const AuditColumn *col, Datum d, bool isnull, JsonbValue *v)
 				float8		f = col->kind == AK_FLOAT4 ? DatumGetFloat4(d) : DatumGetFloat8(d);
 
 				if (isnan(f) || isinf(f))
-					string_value(v, DatumGetCString(DirectFunctionCall1(float8out, Float8GetDatum(f))));
+					cstring_value(v, DatumGetCString(DirectFunctionCall1(float8out, Float8GetDatum(f))));
 				else
 				{
 					v->type = jbvNumeric;
@@ -427,7 +473,7 @@ column_json(const AuditColumn *col, Datum d, bool isnull, JsonbValue *v)
 				break;
 			}
 		case AK_DATETIME:
-			string_value(v, JsonEncodeDateTime(NULL, d, col->typid, &utc));
+			cstring_value(v, JsonEncodeDateTime(NULL, d, col->typid, &utc));
 			break;
 		case AK_JSONB:
 		case AK_JSON:
@@ -442,57 +488,95 @@ column_json(const AuditColumn *col, Datum d, bool isnull, JsonbValue *v)
 					v->type = jbvBinary;
 					v->val.binary.data = &jb->root;
 					v->val.binary.len = VARSIZE(jb) - VARHDRSZ;
+					return true;
 				}
 				break;
 			}
 		case AK_TEXT:
-			string_value(v, TextDatumGetCString(d));
-			break;
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				string_value(v, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				break;
+			}
 		case AK_OTHER:
-			string_value(v, OutputFunctionCall((FmgrInfo *) &col->out, d));
+			cstring_value(v, OutputFunctionCall((FmgrInfo *) &col->out, d));
 			break;
 	}
+	return false;
+}
+
+/*
+ * object_jsonb
+ *		A jsonb object from pairs already in jsonb key order.  Without a
+ *		nested container it is encoded directly; with one, pushJsonbValue()
+ *		unpacks it (the order is kept, so it sorts nothing).
+ */
+static Jsonb *
+object_jsonb(JsonbPair *pairs, int n, bool nested)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	obj;
+	int			i;
+
+	if (!nested)
+	{
+		obj.type = jbvObject;
+		obj.val.object.nPairs = n;
+		obj.val.object.pairs = pairs;
+		return JsonbValueToJsonb(&obj);
+	}
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	for (i = 0; i < n; i++)
+	{
+		JsonbValue *v = &pairs[i].value;
+
+		(void) pushJsonbValue(&state, WJB_KEY, &pairs[i].key);
+		if (v->type != jbvArray)
+			(void) pushJsonbValue(&state, WJB_VALUE, v);
+		else
+		{
+			int			j;
+
+			(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
+			for (j = 0; j < v->val.array.nElems; j++)
+				(void) pushJsonbValue(&state, WJB_ELEM, &v->val.array.elems[j]);
+			(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		}
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
 
 static void
-push_key(JsonbParseState **state, const char *key)
+key_value(JsonbPair *pair, const AuditColumn *col)
 {
-	JsonbValue	k;
-
-	string_value(&k, (char *) key);
-	(void) pushJsonbValue(state, WJB_KEY, &k);
+	pair->key.type = jbvString;
+	pair->key.val.string.val = col->name;
+	pair->key.val.string.len = col->namelen;
 }
 
 /*
  * row_json
- *		The whole row, or only its primary key, as a jsonb object.
+ *		The whole row, or only its primary key, as a jsonb object, from the
+ *		row's deformed values.
  */
 static Jsonb *
-row_json(const AuditRel *info, HeapTuple tuple, TupleDesc tupdesc, bool key_only)
+row_json(const AuditRel *info, const Datum *values, const bool *nulls, bool key_only)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue *result;
-	int			n = key_only ? info->npk : info->natts;
+	const int  *order = key_only ? info->pk_order : info->col_order;
+	int			n = key_only ? info->npk : info->ncols;
+	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * Max(n, 1));
+	bool		nested = false;
 	int			i;
 
-	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	for (i = 0; i < n; i++)
 	{
-		int			attno = key_only ? info->pk[i] - 1 : i;
-		const AuditColumn *col = &info->cols[attno];
-		JsonbValue	v;
-		bool		isnull;
-		Datum		d;
+		int			att = order[i];
 
-		if (col->name == NULL)
-			continue;
-		d = heap_getattr(tuple, attno + 1, tupdesc, &isnull);
-		column_json(col, d, isnull, &v);
-		push_key(&state, col->name);
-		(void) pushJsonbValue(&state, WJB_VALUE, &v);
+		key_value(&pairs[i], &info->cols[att]);
+		nested |= column_json(&info->cols[att], values[att], nulls[att], &pairs[i].value);
 	}
-	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(result);
+	return object_jsonb(pairs, n, nested);
 }
 
 /*
@@ -501,44 +585,37 @@ row_json(const AuditRel *info, HeapTuple tuple, TupleDesc tupdesc, bool key_only
  *		*nchanged tells how many.
  */
 static Jsonb *
-changed_json(const AuditRel *info, HeapTuple oldtup, HeapTuple newtup,
-			 TupleDesc tupdesc, int *nchanged)
+changed_json(const AuditRel *info, const Datum *oldv, const bool *oldn,
+			 const Datum *newv, const bool *newn, int *nchanged)
 {
-	JsonbParseState *state = NULL;
-	JsonbValue *result;
+	JsonbPair  *pairs = palloc(sizeof(JsonbPair) * Max(info->ncols, 1));
+	bool		nested = false;
+	int			n = 0;
 	int			i;
 
-	*nchanged = 0;
-	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	for (i = 0; i < info->natts; i++)
+	for (i = 0; i < info->ncols; i++)
 	{
-		const AuditColumn *col = &info->cols[i];
-		bool		oldnull,
-					newnull;
-		Datum		oldd,
-					newd;
-		JsonbValue	v;
+		int			att = info->col_order[i];
+		const AuditColumn *col = &info->cols[att];
+		JsonbValue *pair;
 
-		if (col->name == NULL)
+		if (oldn[att] && newn[att])
 			continue;
-		oldd = heap_getattr(oldtup, i + 1, tupdesc, &oldnull);
-		newd = heap_getattr(newtup, i + 1, tupdesc, &newnull);
-		if (oldnull && newnull)
+		if (!oldn[att] && !newn[att] &&
+			datum_image_eq(oldv[att], newv[att], col->typbyval, col->typlen))
 			continue;
-		if (!oldnull && !newnull &&
-			datum_image_eq(oldd, newd, col->typbyval, col->typlen))
-			continue;
-		(*nchanged)++;
-		push_key(&state, col->name);
-		(void) pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
-		column_json(col, oldd, oldnull, &v);
-		(void) pushJsonbValue(&state, WJB_ELEM, &v);
-		column_json(col, newd, newnull, &v);
-		(void) pushJsonbValue(&state, WJB_ELEM, &v);
-		(void) pushJsonbValue(&state, WJB_END_ARRAY, NULL);
+		key_value(&pairs[n], col);
+		pair = palloc(sizeof(JsonbValue) * 2);
+		nested |= column_json(col, oldv[att], oldn[att], &pair[0]);
+		nested |= column_json(col, newv[att], newn[att], &pair[1]);
+		pairs[n].value.type = jbvArray;
+		pairs[n].value.val.array.nElems = 2;
+		pairs[n].value.val.array.elems = pair;
+		pairs[n].value.val.array.rawScalar = false;
+		n++;
 	}
-	result = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	return JsonbValueToJsonb(result);
+	*nchanged = n;
+	return object_jsonb(pairs, n, nested);
 }
 
 /* ----------
@@ -631,17 +708,35 @@ role_names(const char **session, const char **actor)
 	*actor = actor_name;
 }
 
-static int64
-tuple_org(const AuditRel *info, HeapTuple tuple, TupleDesc tupdesc)
+/* a row of an audited table, deformed once */
+typedef struct AuditTuple
 {
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, info->org_attnum, tupdesc, &isnull);
+	Datum	   *values;
+	bool	   *nulls;
+} AuditTuple;
 
-	if (isnull)
+static AuditTuple *
+deform(HeapTuple tuple, TupleDesc tupdesc)
+{
+	AuditTuple *t;
+
+	if (tuple == NULL)
+		return NULL;
+	t = palloc(sizeof(AuditTuple));
+	t->values = palloc(sizeof(Datum) * tupdesc->natts);
+	t->nulls = palloc(sizeof(bool) * tupdesc->natts);
+	heap_deform_tuple(tuple, tupdesc, t->values, t->nulls);
+	return t;
+}
+
+static int64
+tuple_org(const AuditRel *info, const AuditTuple *t)
+{
+	if (t->nulls[info->org_attnum - 1])
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("an audited row of %s has no \"org_id\"", info->table_name)));
-	return DatumGetInt64(d);
+	return DatumGetInt64(t->values[info->org_attnum - 1]);
 }
 
 static void audit_flush(void);
@@ -658,52 +753,55 @@ invoice_audit_row(PG_FUNCTION_ARGS)
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	AuditRel   *info = audit_rel(rel);
-	HeapTuple	oldtup = NULL;
-	HeapTuple	newtup = NULL;
+	AuditTuple *oldt = NULL;
+	AuditTuple *newt = NULL;
+	AuditTuple *keyt;
 	AuditRecord rec;
 	int			nchanged = 0;
 
 	memset(&rec, 0, sizeof(rec));
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		newtup = trigdata->tg_trigtuple;
+		newt = deform(trigdata->tg_trigtuple, tupdesc);
 		rec.operation = "INSERT";
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
-		oldtup = trigdata->tg_trigtuple;
-		newtup = trigdata->tg_newtuple;
+		oldt = deform(trigdata->tg_trigtuple, tupdesc);
+		newt = deform(trigdata->tg_newtuple, tupdesc);
 		rec.operation = "UPDATE";
-		rec.changed = changed_json(info, oldtup, newtup, tupdesc, &nchanged);
+		rec.changed = changed_json(info, oldt->values, oldt->nulls,
+								   newt->values, newt->nulls, &nchanged);
 		if (nchanged == 0 && audit_skip_noop_updates)
 			return PointerGetDatum(NULL);
 	}
 	else
 	{
-		oldtup = trigdata->tg_trigtuple;
+		oldt = deform(trigdata->tg_trigtuple, tupdesc);
 		rec.operation = "DELETE";
 	}
+	keyt = newt != NULL ? newt : oldt;
 
 	rec.occurred_at = GetCurrentStatementStartTimestamp();
 	rec.txid = (int64) U64FromFullTransactionId(GetTopFullTransactionId());
 	role_names(&rec.db_role, &rec.db_current_role);
 	rec.app_user_id = tenant_current_user();
-	rec.row_key = row_json(info, newtup != NULL ? newtup : oldtup, tupdesc, true);
-	rec.old_row = oldtup != NULL ? row_json(info, oldtup, tupdesc, false) : NULL;
-	rec.new_row = newtup != NULL ? row_json(info, newtup, tupdesc, false) : NULL;
-	rec.org_id = tuple_org(info, newtup != NULL ? newtup : oldtup, tupdesc);
+	rec.row_key = row_json(info, keyt->values, keyt->nulls, true);
+	rec.old_row = oldt != NULL ? row_json(info, oldt->values, oldt->nulls, false) : NULL;
+	rec.new_row = newt != NULL ? row_json(info, newt->values, newt->nulls, false) : NULL;
+	rec.org_id = tuple_org(info, keyt);
 	rec.table_name = MemoryContextStrdup(buffer_context(), info->table_name);
 	buffer_add(&rec);
 
 	/* a row that moves to another tenant leaves a trace in both chains */
-	if (oldtup != NULL && newtup != NULL)
+	if (oldt != NULL && newt != NULL)
 	{
-		int64		old_org = tuple_org(info, oldtup, tupdesc);
+		int64		old_org = tuple_org(info, oldt);
 
 		if (old_org != rec.org_id)
 		{
 			rec.org_id = old_org;
-			rec.row_key = row_json(info, oldtup, tupdesc, true);
+			rec.row_key = row_json(info, oldt->values, oldt->nulls, true);
 			buffer_add(&rec);
 		}
 	}
@@ -842,6 +940,7 @@ head_lock(int64 org_id, uint8 *head)
 		if (SPI_processed != 1)
 			elog(ERROR, "could not create the audit chain head of organization " INT64_FORMAT, org_id);
 	}
+	commit_release_early();
 	hash = DatumGetByteaPP(api_getdatum(0, 1, &isnull));
 	if (isnull || VARSIZE_ANY_EXHDR(hash) != AUDIT_HASH_LEN)
 		elog(ERROR, "the audit chain head of organization " INT64_FORMAT " is damaged", org_id);
@@ -919,6 +1018,7 @@ write_chain(BufferedRecord **recs, int n, Oid seqid, Oid nsp, Oid relid)
 	Datum	   *rows = palloc(sizeof(Datum) * n);
 	uint8		head[AUDIT_HASH_LEN];
 	Datum		args[4];
+	pg_cryptohash_ctx *hasher;
 	int			i,
 				start;
 
@@ -931,6 +1031,7 @@ write_chain(BufferedRecord **recs, int n, Oid seqid, Oid nsp, Oid relid)
 								4, (Oid[]) {INT8OID, INT8OID, BYTEAOID, INT8OID});
 
 	head_lock(recs[0]->rec.org_id, head);
+	hasher = audit_hash_start();
 	for (i = 0; i < n; i++)
 	{
 		AuditRecord *rec = &recs[i]->rec;
@@ -938,10 +1039,11 @@ write_chain(BufferedRecord **recs, int n, Oid seqid, Oid nsp, Oid relid)
 		/* under the head's lock, so ids follow the chain (CACHE 1) */
 		rec->audit_id = nextval_internal(seqid, false);
 		memcpy(rec->prev_hash, head, AUDIT_HASH_LEN);
-		audit_hash(rec, head, rec->row_hash);
+		audit_hash(hasher, rec, head, rec->row_hash);
 		memcpy(head, rec->row_hash, AUDIT_HASH_LEN);
 		rows[i] = record_tuple(rec, tupdesc);
 	}
+	pg_cryptohash_free(hasher);
 
 	/* one INSERT per month the records fall in (nearly always one) */
 	for (start = 0; start < n; start = i)

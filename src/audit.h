@@ -15,6 +15,7 @@
 
 #include "postgres.h"
 
+#include "common/cryptohash.h"
 #include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
@@ -42,7 +43,9 @@ typedef struct AuditRecord
 } AuditRecord;
 
 /* audit_chain.c: row_hash = SHA-256(prev_hash || canonical encoding) */
-extern void audit_hash(const AuditRecord *rec, const uint8 *prev, uint8 *out);
+extern pg_cryptohash_ctx *audit_hash_start(void);
+extern void audit_hash(pg_cryptohash_ctx *ctx, const AuditRecord *rec,
+					   const uint8 *prev, uint8 *out);
 
 /* audit.c: the columns of invoice.audit_log, in table order */
 #define Natts_audit_log					15

@@ -8,9 +8,17 @@
  * row_hash = SHA-256(prev_hash || encoding), where the encoding is a
  * version tag followed by every column but the hashes, each as a 4-byte
  * big-endian length (0xFFFFFFFF for NULL) and its bytes: integers and
- * timestamps as 8-byte big-endian, text as UTF-8, jsonb as its canonical
- * text (jsonb_out).  The first row of a tenant follows 32 zero bytes, or
- * after a purge the anchor: the hash of the last row purged.
+ * timestamps as 8-byte big-endian, text as UTF-8, jsonb as its binary
+ * form (the bytes after the varlena header).  The first row of a tenant
+ * follows 32 zero bytes, or after a purge the anchor: the hash of the last
+ * row purged.
+ *
+ * Why the binary form of jsonb: it is canonical (keys sorted and unique,
+ * numbers in numeric's normalized form, the same bytes for the same value
+ * however the document was made), it survives dump and restore (jsonb_in
+ * of the dumped text builds the same bytes; the restore test checks it)
+ * and pg_upgrade (which keeps data files as they are), and hashing it
+ * spares printing every document as text, which cost more than the hash.
  *
  * invoice.audit_heads keeps, apart from the log, each tenant's head (the
  * last audit_id and hash written), its row count and its anchor, so that
@@ -77,14 +85,30 @@ hash_text(pg_cryptohash_ctx *ctx, const char *s)
 	hash_bytes(ctx, s, s == NULL ? 0 : strlen(s), s == NULL);
 }
 
+/* a jsonb (detoasted, 4-byte header) by its binary form */
 static void
-hash_jsonb(pg_cryptohash_ctx *ctx, Jsonb *jb)
+hash_jsonb(pg_cryptohash_ctx *ctx, const Jsonb *jb)
 {
-	char	   *s = jb == NULL ? NULL : JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	if (jb == NULL)
+		hash_bytes(ctx, NULL, 0, true);
+	else
+		hash_bytes(ctx, (const char *) &jb->root, VARSIZE(jb) - VARHDRSZ, false);
+}
 
-	hash_text(ctx, s);
-	if (s != NULL)
-		pfree(s);
+/*
+ * audit_hash_start
+ *		A SHA-256 context for audit_hash(), reused for every record of a
+ *		write or a verification; pg_cryptohash_free() it when done (an
+ *		error frees it with the resource owner).
+ */
+pg_cryptohash_ctx *
+audit_hash_start(void)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+
+	if (ctx == NULL)
+		elog(ERROR, "could not start the audit hash");
+	return ctx;
 }
 
 /*
@@ -92,12 +116,10 @@ hash_jsonb(pg_cryptohash_ctx *ctx, Jsonb *jb)
  *		The hash of a record that follows `prev`.
  */
 void
-audit_hash(const AuditRecord *rec, const uint8 *prev, uint8 *out)
+audit_hash(pg_cryptohash_ctx *ctx, const AuditRecord *rec, const uint8 *prev, uint8 *out)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not start the audit hash");
+	if (pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not start the audit hash: %s", pg_cryptohash_error(ctx));
 	hash_update(ctx, audit_encoding_tag, sizeof(audit_encoding_tag));
 	hash_update(ctx, prev, AUDIT_HASH_LEN);
 	hash_int64(ctx, rec->org_id, false);
@@ -115,7 +137,6 @@ audit_hash(const AuditRecord *rec, const uint8 *prev, uint8 *out)
 	hash_jsonb(ctx, rec->changed);
 	if (pg_cryptohash_final(ctx, out, AUDIT_HASH_LEN) < 0)
 		elog(ERROR, "could not finish the audit hash: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
 }
 
 /* ----------
@@ -149,6 +170,7 @@ typedef struct ChainCheck
 	int64		last_id;
 	int64		first_after_head;	/* first audit_id beyond the head */
 	uint8		expect[AUDIT_HASH_LEN];
+	pg_cryptohash_ctx *hasher;	/* shared by the whole verification */
 } ChainCheck;
 
 static void
@@ -166,9 +188,10 @@ copy_hash(Datum d, bool isnull, uint8 *out, const char *what)
 }
 
 static void
-check_begin(ChainCheck *c, int64 org_id, const Head *head)
+check_begin(ChainCheck *c, int64 org_id, const Head *head, pg_cryptohash_ctx *hasher)
 {
 	memset(c, 0, sizeof(*c));
+	c->hasher = hasher;
 	c->org_id = org_id;
 	c->head = head;
 	if (head != NULL)
@@ -225,7 +248,7 @@ check_row(ChainCheck *c, int row)
 	d = api_getdatum(row, Anum_audit_log_row_hash, &isnull);
 	copy_hash(d, isnull, stored_hash, "row_hash");
 
-	audit_hash(&rec, c->expect, computed);
+	audit_hash(c->hasher, &rec, c->expect, computed);
 	if (memcmp(stored_prev, c->expect, AUDIT_HASH_LEN) != 0 ||
 		memcmp(stored_hash, computed, AUDIT_HASH_LEN) != 0)
 		c->first_bad = rec.audit_id;
@@ -336,10 +359,12 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
 				h = 0;
 	ChainCheck	c;
 	bool		open = false;
+	pg_cryptohash_ctx *hasher;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "invoice audit verify",
 								   ALLOCSET_DEFAULT_SIZES);
+	hasher = audit_hash_start();
 	api_begin(&call);
 	heads = load_heads(org_id, &nheads);
 	if (plan == NULL)
@@ -370,14 +395,14 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
 				/* tenants with a head but no rows left come first */
 				while (h < nheads && heads[h].org_id < row_org)
 				{
-					check_begin(&c, heads[h].org_id, &heads[h]);
+					check_begin(&c, heads[h].org_id, &heads[h], hasher);
 					check_end(&c, rsinfo->setResult, rsinfo->setDesc);
 					h++;
 				}
 				if (h < nheads && heads[h].org_id == row_org)
-					check_begin(&c, row_org, &heads[h++]);
+					check_begin(&c, row_org, &heads[h++], hasher);
 				else
-					check_begin(&c, row_org, NULL);
+					check_begin(&c, row_org, NULL, hasher);
 				open = true;
 			}
 			old = MemoryContextSwitchTo(rowcxt);
@@ -392,10 +417,11 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
 		check_end(&c, rsinfo->setResult, rsinfo->setDesc);
 	for (; h < nheads; h++)
 	{
-		check_begin(&c, heads[h].org_id, &heads[h]);
+		check_begin(&c, heads[h].org_id, &heads[h], hasher);
 		check_end(&c, rsinfo->setResult, rsinfo->setDesc);
 	}
 	api_end(&call);
+	pg_cryptohash_free(hasher);
 	MemoryContextDelete(rowcxt);
 	return (Datum) 0;
 }
