@@ -22,7 +22,7 @@
 # Environment: BENCH_SECONDS (20 per run), BENCH_CLIENTS ("1 8 32"),
 # BENCH_TENANTS ("1 16"), BENCH_SYNC_OFF (1: a second table with
 # synchronous_commit=off), BENCH_DB (invoice_bench), BENCH_PORT (5490),
-# BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3).
+# BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3), BENCH_WARMUP (10 s).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd -P)
@@ -45,6 +45,7 @@ TENANT_SETS=${BENCH_TENANTS:-"1 16"}
 SYNC_OFF=${BENCH_SYNC_OFF:-0}
 BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
+WARMUP=${BENCH_WARMUP:-10}
 DB=${BENCH_DB:-invoice_bench}
 APP=bench_app
 . "$BENCH_DIR/lib.sh"
@@ -189,7 +190,7 @@ CREATE TABLE bench_audit.log (
 	new_row		jsonb,
 	PRIMARY KEY (org_id, audit_id));
 CREATE INDEX ON bench_audit.log (org_id, table_name, audit_id);
-CREATE INDEX ON bench_audit.log (org_id, app_user_id, occurred_at);
+CREATE INDEX ON bench_audit.log (org_id, app_user_id, occurred_at) WHERE app_user_id IS NOT NULL;
 CREATE FUNCTION bench_audit.audit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	INSERT INTO bench_audit.log (org_id, table_name, operation, old_row, new_row)
@@ -239,7 +240,7 @@ run_one() {
     local wl=$1 tenants=$2 clients=$3 mode=$4 script org_lo org_hi key prefix out rc
     local threads=$(( clients < 2 ? clients : 2 ))
     case $wl in
-        api|api_off|api_plpgsql) script="$BENCH_DIR/create_issue.sql" ;;
+        api|api_off|api_plpgsql|api_noelr) script="$BENCH_DIR/create_issue.sql" ;;
         plain) script="$BENCH_DIR/plain_insert.sql" ;;
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
@@ -252,6 +253,12 @@ run_one() {
         api_plpgsql) psql_db -c "SELECT bench_audit.use('plpgsql')" >/dev/null ;;
         *) psql_db -c "SELECT bench_audit.use('c')" >/dev/null ;;
     esac
+    # the early lock release is a superuser setting: per role, for this run
+    if [ "$wl" = api_noelr ]; then
+        psql_db -c "ALTER ROLE $APP SET invoice.early_lock_release = off" >/dev/null
+    else
+        psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
+    fi
     psql_db -c "CHECKPOINT"
     local opts=""
     [ "$mode" = async ] && opts="-c synchronous_commit=off"
@@ -284,17 +291,18 @@ print_table() {
         "api/batched" "api/row-by-row"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in api api_off api_plpgsql pipe plain rows; do
+            for wl in api api_noelr api_off api_plpgsql pipe plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 ratio=""
                 ratio2=""
                 case $wl in
-                    api|api_off|api_plpgsql|pipe)
+                    api|api_noelr|api_off|api_plpgsql|pipe)
                         ratio=$(awk -v a="${TPS[$key]}" -v p="${TPS[$mode/plain/$tenants/$clients]}" \
                             'BEGIN {printf "%.2f", a / p}')
                         ratio2=$(awk -v a="${TPS[$key]}" -v p="${TPS[$mode/rows/$tenants/$clients]}" \
                             'BEGIN {printf "%.2f", a / p}')
                         label="create+issue (API)"
+                        [ "$wl" = api_noelr ] && label="API, locks held to flush"
                         [ "$wl" = api_off ] && label="API, audit off"
                         [ "$wl" = api_plpgsql ] && label="API, PL/pgSQL audit"
                         [ "$wl" = pipe ] && label="API, issue+COMMIT piped" ;;
@@ -324,8 +332,31 @@ audit_overhead() {
     done
 }
 
+# elr_effect MODE: what releasing the tenant's locks before the WAL flush gains
+elr_effect() {
+    local mode=$1 tenants clients
+    echo "early lock release: API tps with it / with the locks held to the flush"
+    for tenants in $TENANT_SETS; do
+        for clients in $CLIENTS; do
+            awk -v on="${TPS[$mode/api/$tenants/$clients]}" -v off="${TPS[$mode/api_noelr/$tenants/$clients]}" \
+                -v t="$tenants" -v n="$clients" 'BEGIN {
+                printf "  tenants %2s clients %2s: %.2f\n", t, n, on / off }'
+        done
+    done
+}
+
 modes="sync"
 [ "$SYNC_OFF" = 1 ] && modes="sync async"
+
+# a fresh database runs its first minute slower (new pages, first full-page
+# images after the checkpoint): warm both workloads up, unmeasured
+echo "== warm-up: ${WARMUP}s of each workload, not measured"
+for script in plain_insert.sql create_issue.sql; do
+    PGUSER=$APP PGPASSWORD=$APP_PW pgbench -n -M prepared -c 8 -j 2 -T "$WARMUP" -f "$BENCH_DIR/$script" \
+        -D org_lo="$lo" -D org_hi="$hi" -D user_off="$user_off" -D cust_off="$cust_off" "$DB" >/dev/null 2>&1 ||
+        { echo "!! warm-up with $script failed" >&2; exit 1; }
+done
+
 for mode in $modes; do
     echo "== runs ($mode commit)"
     for tenants in $TENANT_SETS; do
@@ -334,6 +365,7 @@ for mode in $modes; do
             run_one plain "$tenants" "$clients" "$mode"
             run_one rows "$tenants" "$clients" "$mode"
             run_one api "$tenants" "$clients" "$mode"
+            run_one api_noelr "$tenants" "$clients" "$mode"
             run_one api_off "$tenants" "$clients" "$mode"
             run_one api_plpgsql "$tenants" "$clients" "$mode"
             run_one pipe "$tenants" "$clients" "$mode"
@@ -341,6 +373,7 @@ for mode in $modes; do
     done
 done
 psql_db -c "SELECT bench_audit.use('c')" >/dev/null
+psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
 
 # ---------------------------------------------------------------- bulk
 # INSERT ... SELECT of BULK_ROWS rows into an audited table (a fresh copy of
@@ -414,6 +447,7 @@ fi
         fi
         print_table "$mode"
         audit_overhead "$mode"
+        elr_effect "$mode"
     done
     echo
     echo "bulk INSERT ... SELECT of $BULK_ROWS rows into an audited table (median of $BULK_REPS):"

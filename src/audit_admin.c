@@ -440,8 +440,8 @@ invoice_row_history(PG_FUNCTION_ARGS)
 	if (plan == NULL)
 		plan = api_prepare("SELECT * FROM invoice.audit_log"
 						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND pg_catalog.jsonb_hash_extended(row_key, 0) OPERATOR(pg_catalog.=)"
-						   "  ANY (ARRAY[pg_catalog.jsonb_hash_extended($3, 0), pg_catalog.jsonb_hash_extended($4, 0)])"
+						   " AND pg_catalog.jsonb_hash_extended(row_key, org_id) OPERATOR(pg_catalog.=)"
+						   "  ANY (ARRAY[pg_catalog.jsonb_hash_extended($3, $1), pg_catalog.jsonb_hash_extended($4, $1)])"
 						   " AND table_name OPERATOR(pg_catalog.=) $2"
 						   " AND (row_key OPERATOR(pg_catalog.=) $3 OR row_key OPERATOR(pg_catalog.=) $4)"
 						   " ORDER BY audit_id",
