@@ -136,6 +136,13 @@ typedef struct AuditRel
 static HTAB *audit_rels = NULL;
 static MemoryContext audit_cache_cxt = NULL;
 
+/*
+ * the month (year * 12 + month) the kept INSERT plan writes to; any
+ * relcache invalidation (a partition created or dropped) makes the next
+ * write look the partition up again
+ */
+static int	insert_month = -1;
+
 /* ----------
  * The records of the current transaction
  * ----------
@@ -213,6 +220,7 @@ audit_rel_invalidate(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	AuditRel   *entry;
 
+	insert_month = -1;
 	if (audit_rels == NULL)
 		return;
 	if (OidIsValid(relid))
@@ -947,6 +955,17 @@ head_lock(int64 org_id, uint8 *head)
 	memcpy(head, VARDATA_ANY(hash), AUDIT_HASH_LEN);
 }
 
+static int
+month_key(TimestampTz ts)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return 0;
+	return tm.tm_year * 12 + tm.tm_mon;
+}
+
 /*
  * insert_plan
  *		The statement that writes records of one month: straight into that
@@ -962,7 +981,11 @@ insert_plan(Oid nsp, Oid relid, Oid arraytype, TimestampTz month_of)
 	struct pg_tm tm;
 	fsec_t		fsec;
 	Oid			target = relid;
+	int			month = month_key(month_of);
 
+	/* the same month as the last write, and no table changed since */
+	if (plan != NULL && month == insert_month && arraytype == plan_argtype)
+		return plan;
 	if (timestamp2tm(month_of, NULL, &tm, &fsec, NULL, NULL) == 0)
 	{
 		char		name[NAMEDATALEN];
@@ -990,18 +1013,8 @@ insert_plan(Oid nsp, Oid relid, Oid arraytype, TimestampTz month_of)
 		plan_target = target;
 		plan_argtype = arraytype;
 	}
+	insert_month = month;
 	return plan;
-}
-
-static int
-month_key(TimestampTz ts)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-
-	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
-		return 0;
-	return tm.tm_year * 12 + tm.tm_mon;
 }
 
 /*

@@ -28,7 +28,9 @@
  *
  * What it costs: another session may see the committed rows up to one WAL
  * flush before they are durable (as it would see those of any transaction
- * with synchronous_commit = off).  When synchronous replication is set up
+ * with synchronous_commit = off).  It is done only when another session
+ * is waiting for the committing one at that moment (see someone_waits()).
+ * When synchronous replication is set up
  * (synchronous_standby_names), the commit also waits for the standbys, and
  * nothing is changed: the locks are held until the end as before.  The
  * superuser setting invoice.early_lock_release = off turns it off.
@@ -40,6 +42,7 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "replication/syncrep.h"
+#include "storage/lock.h"
 #include "utils/guc.h"
 #include "utils/resowner.h"
 
@@ -78,18 +81,41 @@ waits_for_local_flush_only(void)
 		(SyncRepStandbyNames == NULL || SyncRepStandbyNames[0] == '\0');
 }
 
+/*
+ * someone_waits
+ *		Is a session waiting for this transaction to end?  Whoever waits
+ *		for a row it locked (directly, or first in the queue of that row)
+ *		waits on its transaction id.  With nobody waiting, releasing early
+ *		gains nothing and costs something: an asynchronous commit wakes the
+ *		WAL writer, whose flush of the completed pages can come before ours
+ *		and make the commit wait for two flushes instead of one.
+ */
+static bool
+someone_waits(void)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+	LOCKTAG		tag;
+
+	if (!TransactionIdIsValid(xid))
+		return false;
+	SET_LOCKTAG_TRANSACTION(tag, xid);
+	return LockHasWaiters(&tag, ExclusiveLock, false);
+}
+
 static void
 commit_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (release_wanted && early_lock_release && waits_for_local_flush_only())
+			if (release_wanted && early_lock_release && waits_for_local_flush_only() &&
+				someone_waits())
 			{
 				(void) set_config_option("synchronous_commit", "off",
 										 PGC_USERSET, PGC_S_SESSION,
 										 GUC_ACTION_LOCAL, true, 0, false);
 				flush_owed = true;
+				elog(DEBUG1, "invoice: another session waits; locks released before the WAL flush");
 			}
 			break;
 		case XACT_EVENT_ABORT:
