@@ -18,7 +18,8 @@
  * moves the head.
  *
  * So the head of a tenant is locked once per transaction and as late as
- * possible: from the commit's deferred triggers to the end of the commit.
+ * possible: from the commit's deferred triggers to the end of the commit
+ * (to its commit record, when another writer waits: see commit.c).
  * Writers of one tenant are ordered by commit, and their audit_ids follow
  * that order; tenants never wait on each other.  A statement that buffers
  * more than AUDIT_FLUSH_ROWS records at top level writes them early, which
@@ -726,11 +727,8 @@ typedef struct AuditTuple
 static AuditTuple *
 deform(HeapTuple tuple, TupleDesc tupdesc)
 {
-	AuditTuple *t;
+	AuditTuple *t = palloc(sizeof(AuditTuple));
 
-	if (tuple == NULL)
-		return NULL;
-	t = palloc(sizeof(AuditTuple));
 	t->values = palloc(sizeof(Datum) * tupdesc->natts);
 	t->nulls = palloc(sizeof(bool) * tupdesc->natts);
 	heap_deform_tuple(tuple, tupdesc, t->values, t->nulls);
@@ -770,13 +768,13 @@ invoice_audit_row(PG_FUNCTION_ARGS)
 	memset(&rec, 0, sizeof(rec));
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		newt = deform(trigdata->tg_trigtuple, tupdesc);
+		newt = keyt = deform(trigdata->tg_trigtuple, tupdesc);
 		rec.operation = "INSERT";
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		oldt = deform(trigdata->tg_trigtuple, tupdesc);
-		newt = deform(trigdata->tg_newtuple, tupdesc);
+		newt = keyt = deform(trigdata->tg_newtuple, tupdesc);
 		rec.operation = "UPDATE";
 		rec.changed = changed_json(info, oldt->values, oldt->nulls,
 								   newt->values, newt->nulls, &nchanged);
@@ -785,10 +783,9 @@ invoice_audit_row(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		oldt = deform(trigdata->tg_trigtuple, tupdesc);
+		oldt = keyt = deform(trigdata->tg_trigtuple, tupdesc);
 		rec.operation = "DELETE";
 	}
-	keyt = newt != NULL ? newt : oldt;
 
 	rec.occurred_at = GetCurrentStatementStartTimestamp();
 	rec.txid = (int64) U64FromFullTransactionId(GetTopFullTransactionId());

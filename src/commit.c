@@ -30,10 +30,10 @@
  * flush before they are durable (as it would see those of any transaction
  * with synchronous_commit = off).  It is done only when another session
  * is waiting for the committing one at that moment (see someone_waits()).
- * When synchronous replication is set up
- * (synchronous_standby_names), the commit also waits for the standbys, and
- * nothing is changed: the locks are held until the end as before.  The
- * superuser setting invoice.early_lock_release = off turns it off.
+ * When synchronous replication is set up (synchronous_standby_names), the
+ * commit also waits for the standbys, and nothing is changed: the locks are
+ * held until the end as before.  The superuser setting
+ * invoice.early_lock_release = off turns it off.
  *
  *-------------------------------------------------------------------------
  */

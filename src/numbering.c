@@ -5,7 +5,8 @@
  *
  * The numbering row of a tenant (invoice.invoice_counters) is locked only
  * inside issue(), after every check that can fail on the invoice itself,
- * and stays locked until the transaction ends: a concurrent issue() in the
+ * and stays locked until the transaction commits (its commit record, when
+ * another issue() waits: see commit.c) or aborts: a concurrent issue() in the
  * same tenant waits for it, then reads the last number issued from the
  * unique index and takes the next, so numbers follow the order of commit,
  * and a rolled-back issue() gives its number back.  The row is locked, not
