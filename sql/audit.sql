@@ -136,9 +136,22 @@ BEGIN
 END
 $$;
 SELECT pg_temp.index_scan(format($$SELECT * FROM invoice.audit_log WHERE org_id = %s
-    AND pg_catalog.jsonb_hash_extended(row_key, org_id) = ANY (ARRAY[pg_catalog.jsonb_hash_extended('{"customer_id": 5}', %s)])
-    AND table_name = 'invoice.customers' AND row_key = '{"customer_id": 5}' ORDER BY audit_id$$, :b, :b),
-    'Index Scan (using|on) audit_log_y\d+m\d+_jsonb_hash_extended_idx') AS row_history_uses_index;
+    AND invoice.audit_row_ord(row_key) = invoice.audit_row_ord('{"customer_id": 5}')
+    AND table_name = 'invoice.customers' AND row_key = '{"customer_id": 5}' ORDER BY audit_id$$, :b),
+    'Index Scan using audit_log_y\d+m\d+_org_id_audit_row_ord_idx') AS row_history_uses_index;
+-- the row index's position of a key: its largest integer other than
+-- org_id, with or without org_id; a hash of the members otherwise
+SELECT k, invoice.audit_row_ord(k::jsonb) AS ord
+  FROM (VALUES ('{"org_id": 7, "customer_id": 42}'), ('{"customer_id": 42}'),
+               ('{"org_id": 7, "invoice_id": 42, "line_no": 3}'), ('{"invoice_id": 42.0}'),
+               ('{"org_id": 99999999999, "payment_id": -5}'),
+               ('{"id": 9223372036854775807}')) v(k);
+SELECT invoice.audit_row_ord('{"org_id": 7, "code": "AB"}') = invoice.audit_row_ord('{"code": "AB"}') AS text_key_ignores_org,
+       invoice.audit_row_ord('{"code": "AB"}') <> invoice.audit_row_ord('{"code": "AC"}') AS text_keys_differ,
+       invoice.audit_row_ord('{"id": 1.5}') <> 1 AS fraction_is_hashed,
+       invoice.audit_row_ord('{"id": 1.5, "n": 2}') = 2 AS integer_wins,
+       invoice.audit_row_ord('{"id": 92233720368547758070}') <> 0 AS too_big_is_hashed,
+       invoice.audit_row_ord('[1, 2]') IS NOT NULL AS not_an_object;
 SELECT pg_temp.index_scan(format($$SELECT * FROM invoice.audit_log WHERE org_id = %s AND app_user_id = 1
     AND occurred_at BETWEEN now() - interval '1 day' AND now()$$, :b),
     'Index Scan using audit_log_y\d+m\d+_org_id_app_user_id_occurred_at_idx') AS user_activity_uses_index;
@@ -325,6 +338,48 @@ SELECT tableoid::regclass::text ~ '^invoice\.audit_log_y\d{4}m\d\d$' AS moved,
 ROLLBACK;
 SELECT pg_temp.err('SELECT invoice.audit_create_partitions(-1)');
 SELECT pg_temp.err('SELECT invoice.audit_create_partitions(NULL)');
+
+/*
+ * The writer routes each record as an INSERT into the log would: to its
+ * month's partition, to the default partition when the month has none, to
+ * a partition whose columns sit in another order; it never goes past a
+ * partition's INSERT trigger.  SET CONSTRAINTS ALL IMMEDIATE writes the
+ * records at once, so each case is checked before its ROLLBACK.
+ */
+SELECT format('invoice.audit_log_y%s', to_char(now() AT TIME ZONE 'UTC', 'YYYY"m"MM')) AS this_month,
+       date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS month_from,
+       (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC' AS month_to \gset
+BEGIN;
+ALTER TABLE invoice.audit_log DETACH PARTITION :this_month;
+SELECT invoice.set_tenant(:a);
+SELECT invoice.upsert_customer('CC', '5550001', 'Cliente sin partición') IS NOT NULL AS written;
+SET CONSTRAINTS ALL IMMEDIATE;
+SELECT tableoid::regclass AS routed_to, operation, new_row->>'name' AS name
+  FROM invoice.audit_log WHERE table_name = 'invoice.customers' ORDER BY audit_id DESC LIMIT 1;
+ROLLBACK;
+BEGIN;
+ALTER TABLE invoice.audit_log DETACH PARTITION :this_month;
+-- txid moves to the end, behind a dropped column
+CREATE TABLE invoice.audit_log_shuffled (LIKE invoice.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+ALTER TABLE invoice.audit_log_shuffled DROP COLUMN txid;
+ALTER TABLE invoice.audit_log_shuffled ADD COLUMN txid bigint NOT NULL;
+ALTER TABLE invoice.audit_log ATTACH PARTITION invoice.audit_log_shuffled
+  FOR VALUES FROM (:'month_from') TO (:'month_to');
+SELECT invoice.set_tenant(:a);
+SELECT invoice.upsert_customer('CC', '5550002', 'Cliente en otro orden') IS NOT NULL AS written;
+SET CONSTRAINTS ALL IMMEDIATE;
+SELECT tableoid::regclass AS routed_to, txid = txid_current() AS txid_kept, new_row->>'name' AS name
+  FROM invoice.audit_log WHERE table_name = 'invoice.customers' ORDER BY audit_id DESC LIMIT 1;
+ROLLBACK;
+BEGIN;
+CREATE FUNCTION pg_temp.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER regress_copy_out BEFORE INSERT ON :this_month FOR EACH ROW EXECUTE FUNCTION pg_temp.noop();
+SELECT invoice.set_tenant(:a);
+SELECT invoice.upsert_customer('CC', '5550003', 'Cliente con disparador') IS NOT NULL AS written;
+SELECT regexp_replace(pg_temp.err('SET CONSTRAINTS ALL IMMEDIATE'), 'y\d{4}m\d\d', 'yYYYYmMM') AS refused;
+ROLLBACK;
+-- and the chains are as they were
+SELECT count(*) FILTER (WHERE first_bad_audit_id IS NOT NULL) AS broken FROM invoice.audit_verify();
 
 /*
  * audit_purge: removes the prefix of each chain older than the cutoff and

@@ -137,13 +137,6 @@ typedef struct AuditRel
 static HTAB *audit_rels = NULL;
 static MemoryContext audit_cache_cxt = NULL;
 
-/*
- * the month (year * 12 + month) the kept INSERT plan writes to; any
- * relcache invalidation (a partition created or dropped) makes the next
- * write look the partition up again
- */
-static int	insert_month = -1;
-
 /* ----------
  * The records of the current transaction
  * ----------
@@ -221,7 +214,6 @@ audit_rel_invalidate(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	AuditRel   *entry;
 
-	insert_month = -1;
 	if (audit_rels == NULL)
 		return;
 	if (OidIsValid(relid))
@@ -865,222 +857,6 @@ record_cmp(const void *a, const void *b)
 	return ra->seq < rb->seq ? -1 : (ra->seq > rb->seq ? 1 : 0);
 }
 
-static Datum
-jsonb_or_null(Jsonb *jb, bool *isnull)
-{
-	*isnull = (jb == NULL);
-	return jb == NULL ? (Datum) 0 : JsonbPGetDatum(jb);
-}
-
-static Datum
-hash_datum(const uint8 *hash)
-{
-	bytea	   *b = palloc(VARHDRSZ + AUDIT_HASH_LEN);
-
-	SET_VARSIZE(b, VARHDRSZ + AUDIT_HASH_LEN);
-	memcpy(VARDATA(b), hash, AUDIT_HASH_LEN);
-	return PointerGetDatum(b);
-}
-
-/*
- * record_tuple
- *		One audit_log row as a composite datum.
- */
-static Datum
-record_tuple(const AuditRecord *rec, TupleDesc tupdesc)
-{
-	Datum		values[Natts_audit_log];
-	bool		nulls[Natts_audit_log];
-
-	memset(nulls, 0, sizeof(nulls));
-	values[Anum_audit_log_org_id - 1] = Int64GetDatum(rec->org_id);
-	values[Anum_audit_log_audit_id - 1] = Int64GetDatum(rec->audit_id);
-	values[Anum_audit_log_occurred_at - 1] = TimestampTzGetDatum(rec->occurred_at);
-	values[Anum_audit_log_txid - 1] = Int64GetDatum(rec->txid);
-	values[Anum_audit_log_db_role - 1] = CStringGetTextDatum(rec->db_role);
-	nulls[Anum_audit_log_db_current_role - 1] = (rec->db_current_role == NULL);
-	values[Anum_audit_log_db_current_role - 1] = rec->db_current_role == NULL ? (Datum) 0 :
-		CStringGetTextDatum(rec->db_current_role);
-	nulls[Anum_audit_log_app_user_id - 1] = (rec->app_user_id == 0);
-	values[Anum_audit_log_app_user_id - 1] = Int64GetDatum(rec->app_user_id);
-	values[Anum_audit_log_table_name - 1] = CStringGetTextDatum(rec->table_name);
-	values[Anum_audit_log_operation - 1] = CStringGetTextDatum(rec->operation);
-	values[Anum_audit_log_row_key - 1] = jsonb_or_null(rec->row_key, &nulls[Anum_audit_log_row_key - 1]);
-	values[Anum_audit_log_old_row - 1] = jsonb_or_null(rec->old_row, &nulls[Anum_audit_log_old_row - 1]);
-	values[Anum_audit_log_new_row - 1] = jsonb_or_null(rec->new_row, &nulls[Anum_audit_log_new_row - 1]);
-	values[Anum_audit_log_changed - 1] = jsonb_or_null(rec->changed, &nulls[Anum_audit_log_changed - 1]);
-	values[Anum_audit_log_prev_hash - 1] = hash_datum(rec->prev_hash);
-	values[Anum_audit_log_row_hash - 1] = hash_datum(rec->row_hash);
-	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
-}
-
-/*
- * head_lock
- *		Locks the chain head of a tenant until the end of the transaction
- *		and copies its hash; creates the head of a tenant's first record.
- */
-static void
-head_lock(int64 org_id, uint8 *head)
-{
-	static SPIPlanPtr lock_plan = NULL;
-	static SPIPlanPtr create_plan = NULL;
-	Datum		arg = Int64GetDatum(org_id);
-	bool		isnull;
-	bytea	   *hash;
-
-	if (lock_plan == NULL)
-	{
-		lock_plan = api_prepare("SELECT head_hash FROM invoice.audit_heads"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
-								1, (Oid[]) {INT8OID});
-		create_plan = api_prepare("INSERT INTO invoice.audit_heads (org_id) VALUES ($1)"
-								  " ON CONFLICT (org_id) DO NOTHING",
-								  1, (Oid[]) {INT8OID});
-	}
-	api_execute(lock_plan, &arg, NULL, false, SPI_OK_SELECT);
-	if (SPI_processed == 0)
-	{
-		api_execute(create_plan, &arg, NULL, false, SPI_OK_INSERT);
-		api_execute(lock_plan, &arg, NULL, false, SPI_OK_SELECT);
-		if (SPI_processed != 1)
-			elog(ERROR, "could not create the audit chain head of organization " INT64_FORMAT, org_id);
-	}
-	commit_release_early();
-	hash = DatumGetByteaPP(api_getdatum(0, 1, &isnull));
-	if (isnull || VARSIZE_ANY_EXHDR(hash) != AUDIT_HASH_LEN)
-		elog(ERROR, "the audit chain head of organization " INT64_FORMAT " is damaged", org_id);
-	memcpy(head, VARDATA_ANY(hash), AUDIT_HASH_LEN);
-}
-
-static int
-month_key(TimestampTz ts)
-{
-	struct pg_tm tm;
-	fsec_t		fsec;
-
-	if (timestamp2tm(ts, NULL, &tm, &fsec, NULL, NULL) != 0)
-		return 0;
-	return tm.tm_year * 12 + tm.tm_mon;
-}
-
-/*
- * insert_plan
- *		The statement that writes records of one month: straight into that
- *		month's partition when it exists, which spares each small INSERT
- *		the set-up of tuple routing (half its cost), else into the log.
- */
-static SPIPlanPtr
-insert_plan(Oid nsp, Oid relid, Oid arraytype, TimestampTz month_of)
-{
-	static SPIPlanPtr plan = NULL;
-	static Oid	plan_target = InvalidOid;
-	static Oid	plan_argtype = InvalidOid;
-	struct pg_tm tm;
-	fsec_t		fsec;
-	Oid			target = relid;
-	int			month = month_key(month_of);
-
-	/* the same month as the last write, and no table changed since */
-	if (plan != NULL && month == insert_month && arraytype == plan_argtype)
-		return plan;
-	if (timestamp2tm(month_of, NULL, &tm, &fsec, NULL, NULL) == 0)
-	{
-		char		name[NAMEDATALEN];
-		Oid			part;
-
-		snprintf(name, sizeof(name), "audit_log_y%04dm%02d", tm.tm_year, tm.tm_mon);
-		part = get_relname_relid(name, nsp);
-		if (OidIsValid(part) && get_rel_relispartition(part) &&
-			get_partition_parent(part, false) == relid)
-			target = part;
-	}
-	if (plan != NULL && (plan_target != target || plan_argtype != arraytype))
-	{
-		/* a new month, or the extension was created again */
-		SPI_freeplan(plan);
-		plan = NULL;
-	}
-	if (plan == NULL)
-	{
-		char	   *relname = get_rel_name(target);
-
-		plan = api_prepare(psprintf("INSERT INTO %s SELECT * FROM pg_catalog.unnest($1)",
-									quote_qualified_identifier("invoice", relname)),
-						   1, &arraytype);
-		plan_target = target;
-		plan_argtype = arraytype;
-	}
-	insert_month = month;
-	return plan;
-}
-
-/*
- * write_chain
- *		Chains and writes the records of one tenant; the head is locked.
- */
-static void
-write_chain(BufferedRecord **recs, int n, Oid seqid, Oid nsp, Oid relid)
-{
-	static SPIPlanPtr head_plan = NULL;
-	Oid			rowtype = get_rel_type_id(relid);
-	Oid			arraytype = get_array_type(rowtype);
-	TupleDesc	tupdesc = lookup_rowtype_tupdesc_copy(rowtype, -1);
-	Datum	   *rows = palloc(sizeof(Datum) * n);
-	uint8		head[AUDIT_HASH_LEN];
-	Datum		args[4];
-	pg_cryptohash_ctx *hasher;
-	int			i,
-				start;
-
-	if (tupdesc->natts != Natts_audit_log)
-		elog(ERROR, "invoice.audit_log has %d columns, expected %d", tupdesc->natts, Natts_audit_log);
-	if (head_plan == NULL)
-		head_plan = api_prepare("UPDATE invoice.audit_heads SET last_audit_id = $2, head_hash = $3,"
-								" row_count = row_count OPERATOR(pg_catalog.+) $4"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1",
-								4, (Oid[]) {INT8OID, INT8OID, BYTEAOID, INT8OID});
-
-	head_lock(recs[0]->rec.org_id, head);
-	hasher = audit_hash_start();
-	for (i = 0; i < n; i++)
-	{
-		AuditRecord *rec = &recs[i]->rec;
-
-		/* under the head's lock, so ids follow the chain (CACHE 1) */
-		rec->audit_id = nextval_internal(seqid, false);
-		memcpy(rec->prev_hash, head, AUDIT_HASH_LEN);
-		audit_hash(hasher, rec, head, rec->row_hash);
-		memcpy(head, rec->row_hash, AUDIT_HASH_LEN);
-		rows[i] = record_tuple(rec, tupdesc);
-	}
-	pg_cryptohash_free(hasher);
-
-	/* one INSERT per month the records fall in (nearly always one) */
-	for (start = 0; start < n; start = i)
-	{
-		int			month = month_key(recs[start]->rec.occurred_at);
-
-		for (i = start + 1; i < n; i++)
-			if (month_key(recs[i]->rec.occurred_at) != month)
-				break;
-		api_execute(insert_plan(nsp, relid, arraytype, recs[start]->rec.occurred_at),
-					(Datum[]) {PointerGetDatum(construct_array(&rows[start], i - start, rowtype,
-															   -1, false, TYPALIGN_DOUBLE))},
-					NULL, false, SPI_OK_INSERT);
-		if (SPI_processed != (uint64) (i - start))
-			elog(ERROR, "wrote " UINT64_FORMAT " audit rows, expected %d", SPI_processed, i - start);
-	}
-
-	args[0] = Int64GetDatum(recs[0]->rec.org_id);
-	args[1] = Int64GetDatum(recs[n - 1]->rec.audit_id);
-	args[2] = hash_datum(head);
-	args[3] = Int64GetDatum(n);
-	api_execute(head_plan, args, NULL, false, SPI_OK_UPDATE);
-	if (SPI_processed != 1)
-		elog(ERROR, "could not move the audit chain head of organization " INT64_FORMAT,
-			 recs[0]->rec.org_id);
-}
-
 /*
  * audit_flush
  *		Writes every buffered record, tenant by tenant in org_id order (so
@@ -1090,20 +866,16 @@ write_chain(BufferedRecord **recs, int n, Oid seqid, Oid nsp, Oid relid)
 static void
 audit_flush(void)
 {
-	Oid			nsp = get_namespace_oid("invoice", false);
-	Oid			seqid = get_relname_relid("audit_id_seq", nsp);
-	Oid			relid = get_relname_relid("audit_log", nsp);
 	SubTransactionId subid = GetCurrentSubTransactionId();
 	MemoryContext cxt;
 	MemoryContext old;
+	AuditRecord **recs;
 	ApiCall		call;
 	int			start,
 				i;
 
 	if (flushing)
 		return;
-	if (!OidIsValid(seqid) || !OidIsValid(relid))
-		elog(ERROR, "invoice.audit_log or invoice.audit_id_seq is missing");
 
 	/* records of outer levels written in a subtransaction (see header) */
 	for (i = 0; i < nbuffered; i++)
@@ -1115,13 +887,16 @@ audit_flush(void)
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	qsort(buffer, nbuffered, sizeof(BufferedRecord *), record_cmp);
+	recs = palloc(sizeof(AuditRecord *) * nbuffered);
+	for (i = 0; i < nbuffered; i++)
+		recs[i] = &buffer[i]->rec;
 	api_begin(&call);
 	for (start = 0; start < nbuffered; start = i)
 	{
 		for (i = start + 1; i < nbuffered; i++)
-			if (buffer[i]->rec.org_id != buffer[start]->rec.org_id)
+			if (recs[i]->org_id != recs[start]->org_id)
 				break;
-		write_chain(&buffer[start], i - start, seqid, nsp, relid);
+		audit_write_chain(&recs[start], i - start);
 	}
 	api_end(&call);
 	MemoryContextSwitchTo(old);

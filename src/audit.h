@@ -47,7 +47,10 @@ extern pg_cryptohash_ctx *audit_hash_start(void);
 extern void audit_hash(pg_cryptohash_ctx *ctx, const AuditRecord *rec,
 					   const uint8 *prev, uint8 *out);
 
-/* audit.c: the columns of invoice.audit_log, in table order */
+/* audit_write.c: chains and writes one tenant's records (SPI connected) */
+extern void audit_write_chain(AuditRecord *const *recs, int n);
+
+/* the columns of invoice.audit_log, in table order */
 #define Natts_audit_log					15
 #define Anum_audit_log_org_id			1
 #define Anum_audit_log_audit_id			2
