@@ -11,11 +11,10 @@
  * UPDATE the changed columns).  audit_write, a constraint trigger
  * DEFERRABLE INITIALLY DEFERRED on invoice.audit_flush(), fires at commit
  * (its name sorts after audit_row, so that when it is made IMMEDIATE it
- * still fires after the records of its statement exist): it locks the chain head
- * of each tenant the transaction touched (invoice.audit_heads, one row per
- * tenant, in org_id order), gives the records their audit_ids and hashes
- * in the order they were made, writes them with one INSERT per tenant and
- * moves the head.
+ * still fires after the records of its statement exist): tenant by tenant,
+ * in org_id order, audit_write.c locks the chain head (invoice.audit_heads,
+ * one row per tenant), gives the records their audit_ids and hashes in the
+ * order they were made, writes them and moves the head.
  *
  * So the head of a tenant is locked once per transaction and as late as
  * possible: from the commit's deferred triggers to the end of the commit
@@ -41,18 +40,11 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/relation.h"
 #include "access/xact.h"
-#include "catalog/index.h"
-#include "catalog/namespace.h"
-#include "catalog/partition.h"
 #include "catalog/pg_type.h"
-#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
@@ -62,10 +54,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/numeric.h"
 #include "utils/rel.h"
-#include "utils/timestamp.h"
-#include "utils/typcache.h"
 
 #include "audit.h"
 #include "invoice.h"
