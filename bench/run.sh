@@ -233,7 +233,12 @@ psql_db -At -c "SELECT format('== %s: superuser %s, bypassrls %s, member of invo
 echo "== tenants: solo org $solo; 16 tenants org $lo..$hi; $SECS s a run; logs in $OUT"
 
 # ---------------------------------------------------------------- runs
-declare -A TPS AVG P95
+declare -A TPS AVG P95 CPU
+
+# busy CPU time of the whole machine (server, pgbench, kernel), in jiffies
+cpu_busy() {
+    awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat
+}
 
 # run_one WORKLOAD TENANTS CLIENTS MODE: one pgbench run; its figures into TPS/AVG/P95
 run_one() {
@@ -260,14 +265,16 @@ run_one() {
         psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
     fi
     psql_db -c "CHECKPOINT"
-    local opts=""
+    local opts="" busy0 busy1
     [ "$mode" = async ] && opts="-c synchronous_commit=off"
     rc=0
+    busy0=$(cpu_busy)
     out=$(PGUSER=$APP PGPASSWORD=$APP_PW PGOPTIONS="$opts" \
         pgbench -n -M prepared -c "$clients" -j "$threads" -T "$SECS" \
             -l --log-prefix="$prefix" -f "$script" \
             -D org_lo="$org_lo" -D org_hi="$org_hi" -D user_off="$user_off" -D cust_off="$cust_off" \
             "$DB" 2>&1) || rc=$?
+    busy1=$(cpu_busy)
     printf '%s\n' "$out" > "$prefix.out"
     if [ "$rc" != 0 ] || ! grep -q '^number of failed transactions: 0 ' <<<"$out"; then
         echo "!! pgbench failed ($key, exit $rc):" >&2
@@ -275,6 +282,10 @@ run_one() {
         exit 1
     fi
     TPS[$key]=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")
+    # CPU the machine spent per transaction (USER_HZ jiffies of 10 ms)
+    CPU[$key]=$(awk -v b="$((busy1 - busy0))" \
+        -v n="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")" \
+        'BEGIN {printf "%.0f", b * 10000 / n}')
     # per-transaction logs: the third field is the latency in microseconds
     local avg p95
     read -r avg p95 < <(cat "$prefix".[0-9]* | awk '$3 ~ /^[0-9]+$/ {print $3}' | sort -n |
@@ -287,8 +298,8 @@ run_one() {
 
 print_table() {
     local mode=$1 tenants clients wl key ratio ratio2 label
-    printf '%-26s %7s %7s %9s %8s %8s %14s %14s\n' workload tenants clients tps "avg ms" "p95 ms" \
-        "api/batched" "api/row-by-row"
+    printf '%-26s %7s %7s %9s %8s %8s %9s %14s %14s\n' workload tenants clients tps "avg ms" "p95 ms" \
+        "cpu us/tx" "api/batched" "api/row-by-row"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
             for wl in api api_noelr api_off api_plpgsql pipe plain rows; do
@@ -309,8 +320,8 @@ print_table() {
                     plain) label="ceiling, batched items" ;;
                     rows) label="ceiling, row by row" ;;
                 esac
-                printf '%-26s %7s %7s %9.1f %8.2f %8.2f %14s %14s\n' "$label" "$tenants" "$clients" \
-                    "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "$ratio" "$ratio2"
+                printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %14s %14s\n' "$label" "$tenants" "$clients" \
+                    "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "${CPU[$key]}" "$ratio" "$ratio2"
             done
         done
     done
@@ -341,6 +352,24 @@ elr_effect() {
             awk -v on="${TPS[$mode/api/$tenants/$clients]}" -v off="${TPS[$mode/api_noelr/$tenants/$clients]}" \
                 -v t="$tenants" -v n="$clients" 'BEGIN {
                 printf "  tenants %2s clients %2s: %.2f\n", t, n, on / off }'
+        done
+    done
+}
+
+# cpu_effect MODE: the same comparisons in CPU per transaction, which the
+# noise of a shared machine moves much less than tps: the ceiling's CPU over
+# the API's (what the tps ratio would be if CPU were the only limit), and the
+# audit triggers' CPU against the API with auditing off
+cpu_effect() {
+    local mode=$1 tenants clients
+    echo "cpu per transaction: ceiling / API (audit on, off), C / PL/pgSQL audit overhead"
+    for tenants in $TENANT_SETS; do
+        for clients in $CLIENTS; do
+            awk -v plain="${CPU[$mode/plain/$tenants/$clients]}" -v c="${CPU[$mode/api/$tenants/$clients]}" \
+                -v off="${CPU[$mode/api_off/$tenants/$clients]}" -v p="${CPU[$mode/api_plpgsql/$tenants/$clients]}" \
+                -v t="$tenants" -v n="$clients" 'BEGIN {
+                printf "  tenants %2s clients %2s: ceiling/API %.2f, ceiling/API audit off %.2f, C / PL/pgSQL %s\n",
+                    t, n, plain / c, plain / off, (p > off ? sprintf("%.2f", (c - off) / (p - off)) : "n/a") }'
         done
     done
 }
@@ -447,6 +476,7 @@ fi
         fi
         print_table "$mode"
         audit_overhead "$mode"
+        cpu_effect "$mode"
         elr_effect "$mode"
     done
     echo

@@ -378,6 +378,13 @@ SELECT invoice.set_tenant(:a);
 SELECT invoice.upsert_customer('CC', '5550003', 'Cliente con disparador') IS NOT NULL AS written;
 SELECT regexp_replace(pg_temp.err('SET CONSTRAINTS ALL IMMEDIATE'), 'y\d{4}m\d\d', 'yYYYYmMM') AS refused;
 ROLLBACK;
+BEGIN;
+CREATE FUNCTION pg_temp.noop_stmt() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER regress_copy_out AFTER INSERT ON invoice.audit_log FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.noop_stmt();
+SELECT invoice.set_tenant(:a);
+SELECT invoice.upsert_customer('CC', '5550004', 'Cliente con disparador de sentencia') IS NOT NULL AS written;
+SELECT pg_temp.err('SET CONSTRAINTS ALL IMMEDIATE') AS refused;
+ROLLBACK;
 -- and the chains are as they were
 SELECT count(*) FILTER (WHERE first_bad_audit_id IS NOT NULL) AS broken FROM invoice.audit_verify();
 

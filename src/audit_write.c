@@ -94,6 +94,27 @@ record_tuple(const AuditRecord *rec, TupleDesc tupdesc)
 }
 
 /*
+ * refuse_insert_triggers
+ *		The writer does not fire INSERT triggers, so the log and its
+ *		partitions must have none.
+ */
+static void
+refuse_insert_triggers(Relation rel)
+{
+	TriggerDesc *trig = rel->trigdesc;
+
+	if (trig != NULL &&
+		(trig->trig_insert_before_row || trig->trig_insert_after_row ||
+		 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
+		 trig->trig_insert_after_statement || trig->trig_insert_new_table))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("audit log table \"%s\" has INSERT triggers", RelationGetRelationName(rel)),
+				 errdetail("The audit writer inserts rows the way COPY does and would not fire them."),
+				 errhint("Drop those triggers; read new rows from invoice.audit_log instead.")));
+}
+
+/*
  * insert_rows
  *		Writes rows of the log (in the log's column order), each into the
  *		partition its occurred_at routes it to, as COPY FROM does: routing,
@@ -132,27 +153,18 @@ insert_rows(Relation log, HeapTuple *rows, int n)
 	mtstate->rootResultRelInfo = root;
 	proute = ExecSetupPartitionTupleRouting(estate, log);
 
+	refuse_insert_triggers(log);
 	for (i = 0; i < n; i++)
 	{
 		TupleTableSlot *slot = made[nmade++] = MakeSingleTupleTableSlot(RelationGetDescr(log),
 																		&TTSOpsHeapTuple);
 		ResultRelInfo *part;
-		TriggerDesc *trig;
 
 		/* the slot owns the row, so the heap takes it without a copy */
 		ExecStoreHeapTuple(rows[i], slot, true);
 		part = ExecFindPartition(mtstate, root, proute, slot, estate);
-		trig = part->ri_RelationDesc->trigdesc;
-		if (trig != NULL &&
-			(trig->trig_insert_before_row || trig->trig_insert_after_row ||
-			 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
-			 trig->trig_insert_after_statement || trig->trig_insert_new_table))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("audit log partition \"%s\" has INSERT triggers",
-							RelationGetRelationName(part->ri_RelationDesc)),
-					 errdetail("The audit writer inserts rows the way COPY does and would not fire them."),
-					 errhint("Drop those triggers; read new rows from invoice.audit_log instead.")));
+		if (i == 0 || part != parts[i - 1])
+			refuse_insert_triggers(part->ri_RelationDesc);
 		if (part->ri_RootToPartitionMap != NULL)
 		{
 			made[nmade] = MakeSingleTupleTableSlot(RelationGetDescr(part->ri_RelationDesc),
