@@ -10,17 +10,18 @@
  * commit.c), each record gets the next audit_id, its prev_hash and its
  * row_hash, the rows are written and the head moves to the last of them.
  *
- * The rows go straight into the partition of their month the way COPY
- * FROM writes: the check constraints and the partition constraint are
- * checked as an INSERT checks them, the heap takes the rows of a month in
- * one multi-insert (one WAL record a page), then every index gets its
- * entries.  An INSERT statement cost more than the rows it wrote: the
- * start-up of its plan and of its constraints on every commit, and four
- * copies of each row on the way through unnest() and its tuplestore.
- * What the executor would do besides is not needed here: the rows come
- * from the audit trigger, never from a user, so row level security (which
- * is about readers) has nothing to check, and the log has no INSERT
- * triggers; a partition that has some is refused rather than bypassed.
+ * The rows are written the way COPY FROM writes them: the executor's own
+ * partition routing sends each row to the partition of its month (or the
+ * default one), the log's constraints are checked as an INSERT checks
+ * them, the heap takes each partition's run of rows in one multi-insert
+ * (one WAL record a page), then every index gets its entries.  An INSERT
+ * statement cost more than the rows it wrote: the start-up of its plan on
+ * every commit, and four copies of each row on the way through unnest()
+ * and its tuplestore.  What the executor would do besides is not needed
+ * here: the rows come from the audit trigger, never from a user, so row
+ * level security (which is about readers) has nothing to check, and the
+ * log has no INSERT triggers: if the log or a partition has some, the
+ * write is refused rather than the triggers bypassed.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,11 +30,11 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/tupconvert.h"
-#include "executor/execPartition.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "executor/execPartition.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "utils/builtins.h"
