@@ -327,51 +327,50 @@ print_table() {
     done
 }
 
-# audit_overhead MODE: per tenants and clients, the share of tps each audit
-# trigger costs against the API with auditing off
-audit_overhead() {
-    local mode=$1 tenants clients
-    echo "audit: tps lost against the API with auditing off (C / PL/pgSQL: target <= 0.50)"
+# per_config MODE TITLE FN: the summary line TITLE, then FN MODE TENANTS
+# CLIENTS for every configuration of the run
+per_config() {
+    local mode=$1 title=$2 fn=$3 tenants clients
+    echo "$title"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            awk -v off="${TPS[$mode/api_off/$tenants/$clients]}" -v c="${TPS[$mode/api/$tenants/$clients]}" \
-                -v p="${TPS[$mode/api_plpgsql/$tenants/$clients]}" -v t="$tenants" -v n="$clients" 'BEGIN {
-                lc = 1 - c / off; lp = 1 - p / off
-                printf "  tenants %2s clients %2s: C %5.1f %%, PL/pgSQL %5.1f %%, C / PL/pgSQL %s\n", t, n,
-                    lc * 100, lp * 100, (lp > 0 ? sprintf("%.2f", lc / lp) : "n/a") }'
+            "$fn" "$mode" "$tenants" "$clients"
         done
     done
 }
 
-# elr_effect MODE: what releasing the tenant's locks before the WAL flush gains
-elr_effect() {
-    local mode=$1 tenants clients
-    echo "early lock release: API tps with it / with the locks held to the flush"
-    for tenants in $TENANT_SETS; do
-        for clients in $CLIENTS; do
-            awk -v on="${TPS[$mode/api/$tenants/$clients]}" -v off="${TPS[$mode/api_noelr/$tenants/$clients]}" \
-                -v t="$tenants" -v n="$clients" 'BEGIN {
-                printf "  tenants %2s clients %2s: %.2f\n", t, n, on / off }'
-        done
-    done
+# audit_overhead_of MODE TENANTS CLIENTS: the share of tps each audit trigger
+# costs against the API with auditing off
+audit_overhead_of() {
+    local k="$1/%s/$2/$3"
+    awk -v off="${TPS[$(printf "$k" api_off)]}" -v c="${TPS[$(printf "$k" api)]}" \
+        -v p="${TPS[$(printf "$k" api_plpgsql)]}" -v t="$2" -v n="$3" 'BEGIN {
+        lc = 1 - c / off; lp = 1 - p / off
+        printf "  tenants %2s clients %2s: C %5.1f %%, PL/pgSQL %5.1f %%, C / PL/pgSQL %s\n", t, n,
+            lc * 100, lp * 100, (lp > 0 ? sprintf("%.2f", lc / lp) : "n/a") }'
 }
 
-# cpu_effect MODE: the same comparisons in CPU per transaction, which the
-# noise of a shared machine moves much less than tps: the ceiling's CPU over
-# the API's (what the tps ratio would be if CPU were the only limit), and the
-# audit triggers' CPU against the API with auditing off
-cpu_effect() {
-    local mode=$1 tenants clients
-    echo "cpu per transaction: ceiling / API (audit on, off), C / PL/pgSQL audit overhead"
-    for tenants in $TENANT_SETS; do
-        for clients in $CLIENTS; do
-            awk -v plain="${CPU[$mode/plain/$tenants/$clients]}" -v c="${CPU[$mode/api/$tenants/$clients]}" \
-                -v off="${CPU[$mode/api_off/$tenants/$clients]}" -v p="${CPU[$mode/api_plpgsql/$tenants/$clients]}" \
-                -v t="$tenants" -v n="$clients" 'BEGIN {
-                printf "  tenants %2s clients %2s: ceiling/API %.2f, ceiling/API audit off %.2f, C / PL/pgSQL %s\n",
-                    t, n, plain / c, plain / off, (p > off ? sprintf("%.2f", (c - off) / (p - off)) : "n/a") }'
-        done
-    done
+# elr_effect_of MODE TENANTS CLIENTS: what releasing the tenant's locks
+# before the WAL flush gains
+elr_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v on="${TPS[$(printf "$k" api)]}" -v off="${TPS[$(printf "$k" api_noelr)]}" \
+        -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: %.2f\n", t, n, on / off }'
+}
+
+# cpu_effect_of MODE TENANTS CLIENTS: the same comparisons in CPU per
+# transaction, which the noise of a shared machine moves much less than tps:
+# the ceiling's CPU over the API's (what the tps ratio would be if CPU were
+# the only limit), and the audit triggers' CPU against the API with auditing
+# off
+cpu_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v plain="${CPU[$(printf "$k" plain)]}" -v c="${CPU[$(printf "$k" api)]}" \
+        -v off="${CPU[$(printf "$k" api_off)]}" -v p="${CPU[$(printf "$k" api_plpgsql)]}" \
+        -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: ceiling/API %.2f, ceiling/API audit off %.2f, C / PL/pgSQL %s\n",
+            t, n, plain / c, plain / off, (p > off ? sprintf("%.2f", (c - off) / (p - off)) : "n/a") }'
 }
 
 modes="sync"
@@ -475,9 +474,12 @@ fi
             echo "synchronous_commit = off (set by the client; NOT the default; a crash may lose the last commits)"
         fi
         print_table "$mode"
-        audit_overhead "$mode"
-        cpu_effect "$mode"
-        elr_effect "$mode"
+        per_config "$mode" "audit: tps lost against the API with auditing off (C / PL/pgSQL: target <= 0.50)" \
+            audit_overhead_of
+        per_config "$mode" "cpu per transaction: ceiling / API (audit on, off), C / PL/pgSQL audit overhead" \
+            cpu_effect_of
+        per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
+            elr_effect_of
     done
     echo
     echo "bulk INSERT ... SELECT of $BULK_ROWS rows into an audited table (median of $BULK_REPS):"
