@@ -17,6 +17,8 @@ ISOLATION      = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.sp
 ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 
 PG_CPPFLAGS = -I$(srcdir)/src -DINVOICE_VERSION=\"$(EXTVERSION)\"
+# SHA-256 of the audit chain comes straight from OpenSSL (src/audit_chain.c)
+SHLIB_LINK  = -lcrypto
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
 PG_CONFIG ?= pg_config

@@ -15,7 +15,6 @@
 
 #include "postgres.h"
 
-#include "common/cryptohash.h"
 #include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
@@ -43,9 +42,7 @@ typedef struct AuditRecord
 } AuditRecord;
 
 /* audit_chain.c: row_hash = SHA-256(prev_hash || canonical encoding) */
-extern pg_cryptohash_ctx *audit_hash_start(void);
-extern void audit_hash(pg_cryptohash_ctx *ctx, const AuditRecord *rec,
-					   const uint8 *prev, uint8 *out);
+extern void audit_hash(const AuditRecord *rec, const uint8 *prev, uint8 *out);
 
 /* audit_write.c: chains and writes one tenant's records (SPI connected) */
 extern void audit_write_chain(AuditRecord *const *recs, int n);

@@ -32,8 +32,9 @@
  */
 #include "postgres.h"
 
+#include <openssl/evp.h>
+
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -54,61 +55,55 @@ static const char audit_encoding_tag[] = "invoice.audit_log v1";
 
 #define NULL_LENGTH 0xFFFFFFFF
 
+/*
+ * The SHA-256 context of this backend, made once and reused for every
+ * record it hashes.  It is OpenSSL's own, not PostgreSQL's cryptohash
+ * wrapper: the wrapper allocates a context per use and, with OpenSSL 3,
+ * looks the digest up again on every init, which cost as much as hashing
+ * the record itself.  Being static, it is never lost to an error.
+ */
+static EVP_MD_CTX *sha_ctx = NULL;
+static EVP_MD *sha256 = NULL;
+
 static void
-hash_update(pg_cryptohash_ctx *ctx, const void *data, size_t len)
+hash_update(const void *data, size_t len)
 {
-	if (pg_cryptohash_update(ctx, data, len) < 0)
-		elog(ERROR, "could not compute the audit hash: %s", pg_cryptohash_error(ctx));
+	if (EVP_DigestUpdate(sha_ctx, data, len) != 1)
+		elog(ERROR, "could not compute the audit hash");
 }
 
 static void
-hash_bytes(pg_cryptohash_ctx *ctx, const char *data, uint32 len, bool isnull)
+hash_bytes(const char *data, uint32 len, bool isnull)
 {
 	uint32		be = pg_hton32(isnull ? NULL_LENGTH : len);
 
-	hash_update(ctx, &be, sizeof(be));
+	hash_update(&be, sizeof(be));
 	if (!isnull)
-		hash_update(ctx, data, len);
+		hash_update(data, len);
 }
 
 static void
-hash_int64(pg_cryptohash_ctx *ctx, int64 value, bool isnull)
+hash_int64(int64 value, bool isnull)
 {
 	uint64		be = pg_hton64((uint64) value);
 
-	hash_bytes(ctx, (const char *) &be, sizeof(be), isnull);
+	hash_bytes((const char *) &be, sizeof(be), isnull);
 }
 
 static void
-hash_text(pg_cryptohash_ctx *ctx, const char *s)
+hash_text(const char *s)
 {
-	hash_bytes(ctx, s, s == NULL ? 0 : strlen(s), s == NULL);
+	hash_bytes(s, s == NULL ? 0 : strlen(s), s == NULL);
 }
 
 /* a jsonb (detoasted, 4-byte header) by its binary form */
 static void
-hash_jsonb(pg_cryptohash_ctx *ctx, const Jsonb *jb)
+hash_jsonb(const Jsonb *jb)
 {
 	if (jb == NULL)
-		hash_bytes(ctx, NULL, 0, true);
+		hash_bytes(NULL, 0, true);
 	else
-		hash_bytes(ctx, (const char *) &jb->root, VARSIZE(jb) - VARHDRSZ, false);
-}
-
-/*
- * audit_hash_start
- *		A SHA-256 context for audit_hash(), reused for every record of a
- *		write or a verification; pg_cryptohash_free() it when done (an
- *		error frees it with the resource owner).
- */
-pg_cryptohash_ctx *
-audit_hash_start(void)
-{
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-
-	if (ctx == NULL)
-		elog(ERROR, "could not start the audit hash");
-	return ctx;
+		hash_bytes((const char *) &jb->root, VARSIZE(jb) - VARHDRSZ, false);
 }
 
 /*
@@ -116,27 +111,38 @@ audit_hash_start(void)
  *		The hash of a record that follows `prev`.
  */
 void
-audit_hash(pg_cryptohash_ctx *ctx, const AuditRecord *rec, const uint8 *prev, uint8 *out)
+audit_hash(const AuditRecord *rec, const uint8 *prev, uint8 *out)
 {
-	if (pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not start the audit hash: %s", pg_cryptohash_error(ctx));
-	hash_update(ctx, audit_encoding_tag, sizeof(audit_encoding_tag));
-	hash_update(ctx, prev, AUDIT_HASH_LEN);
-	hash_int64(ctx, rec->org_id, false);
-	hash_int64(ctx, rec->audit_id, false);
-	hash_int64(ctx, rec->occurred_at, false);
-	hash_int64(ctx, rec->txid, false);
-	hash_text(ctx, rec->db_role);
-	hash_text(ctx, rec->db_current_role);
-	hash_int64(ctx, rec->app_user_id, rec->app_user_id == 0);
-	hash_text(ctx, rec->table_name);
-	hash_text(ctx, rec->operation);
-	hash_jsonb(ctx, rec->row_key);
-	hash_jsonb(ctx, rec->old_row);
-	hash_jsonb(ctx, rec->new_row);
-	hash_jsonb(ctx, rec->changed);
-	if (pg_cryptohash_final(ctx, out, AUDIT_HASH_LEN) < 0)
-		elog(ERROR, "could not finish the audit hash: %s", pg_cryptohash_error(ctx));
+	unsigned int len;
+
+	if (sha_ctx == NULL)
+	{
+		if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+			elog(ERROR, "could not load SHA-256 from OpenSSL");
+		if ((sha_ctx = EVP_MD_CTX_new()) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+	}
+	if (EVP_DigestInit_ex(sha_ctx, sha256, NULL) != 1)
+		elog(ERROR, "could not start the audit hash");
+	hash_update(audit_encoding_tag, sizeof(audit_encoding_tag));
+	hash_update(prev, AUDIT_HASH_LEN);
+	hash_int64(rec->org_id, false);
+	hash_int64(rec->audit_id, false);
+	hash_int64(rec->occurred_at, false);
+	hash_int64(rec->txid, false);
+	hash_text(rec->db_role);
+	hash_text(rec->db_current_role);
+	hash_int64(rec->app_user_id, rec->app_user_id == 0);
+	hash_text(rec->table_name);
+	hash_text(rec->operation);
+	hash_jsonb(rec->row_key);
+	hash_jsonb(rec->old_row);
+	hash_jsonb(rec->new_row);
+	hash_jsonb(rec->changed);
+	if (EVP_DigestFinal_ex(sha_ctx, out, &len) != 1 || len != AUDIT_HASH_LEN)
+		elog(ERROR, "could not finish the audit hash");
 }
 
 /* ----------
@@ -170,7 +176,6 @@ typedef struct ChainCheck
 	int64		last_id;
 	int64		first_after_head;	/* first audit_id beyond the head */
 	uint8		expect[AUDIT_HASH_LEN];
-	pg_cryptohash_ctx *hasher;	/* shared by the whole verification */
 } ChainCheck;
 
 static void
@@ -188,10 +193,9 @@ copy_hash(Datum d, bool isnull, uint8 *out, const char *what)
 }
 
 static void
-check_begin(ChainCheck *c, int64 org_id, const Head *head, pg_cryptohash_ctx *hasher)
+check_begin(ChainCheck *c, int64 org_id, const Head *head)
 {
 	memset(c, 0, sizeof(*c));
-	c->hasher = hasher;
 	c->org_id = org_id;
 	c->head = head;
 	if (head != NULL)
@@ -248,7 +252,7 @@ check_row(ChainCheck *c, int row)
 	d = api_getdatum(row, Anum_audit_log_row_hash, &isnull);
 	copy_hash(d, isnull, stored_hash, "row_hash");
 
-	audit_hash(c->hasher, &rec, c->expect, computed);
+	audit_hash(&rec, c->expect, computed);
 	if (memcmp(stored_prev, c->expect, AUDIT_HASH_LEN) != 0 ||
 		memcmp(stored_hash, computed, AUDIT_HASH_LEN) != 0)
 		c->first_bad = rec.audit_id;
@@ -359,12 +363,10 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
 				h = 0;
 	ChainCheck	c;
 	bool		open = false;
-	pg_cryptohash_ctx *hasher;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "invoice audit verify",
 								   ALLOCSET_DEFAULT_SIZES);
-	hasher = audit_hash_start();
 	api_begin(&call);
 	heads = load_heads(org_id, &nheads);
 	if (plan == NULL)
@@ -395,14 +397,14 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
 				/* tenants with a head but no rows left come first */
 				while (h < nheads && heads[h].org_id < row_org)
 				{
-					check_begin(&c, heads[h].org_id, &heads[h], hasher);
+					check_begin(&c, heads[h].org_id, &heads[h]);
 					check_end(&c, rsinfo->setResult, rsinfo->setDesc);
 					h++;
 				}
 				if (h < nheads && heads[h].org_id == row_org)
-					check_begin(&c, row_org, &heads[h++], hasher);
+					check_begin(&c, row_org, &heads[h++]);
 				else
-					check_begin(&c, row_org, NULL, hasher);
+					check_begin(&c, row_org, NULL);
 				open = true;
 			}
 			old = MemoryContextSwitchTo(rowcxt);
@@ -417,11 +419,10 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
 		check_end(&c, rsinfo->setResult, rsinfo->setDesc);
 	for (; h < nheads; h++)
 	{
-		check_begin(&c, heads[h].org_id, &heads[h], hasher);
+		check_begin(&c, heads[h].org_id, &heads[h]);
 		check_end(&c, rsinfo->setResult, rsinfo->setDesc);
 	}
 	api_end(&call);
-	pg_cryptohash_free(hasher);
 	MemoryContextDelete(rowcxt);
 	return (Datum) 0;
 }

@@ -133,6 +133,12 @@ insert_rows(Relation log, HeapTuple *rows, int n)
 	TupleTableSlot **slots = palloc(sizeof(TupleTableSlot *) * n);
 	TupleTableSlot **made = palloc(sizeof(TupleTableSlot *) * n * 2);
 	int			nmade = 0;
+	/*
+	 * The rows' slots share a copy of the log's descriptor: a copy is not
+	 * reference-counted, so a slot costs no pin in the resource owner (and
+	 * no search of its pins when dropped).
+	 */
+	TupleDesc	rowdesc = CreateTupleDescCopy(RelationGetDescr(log));
 	ResultRelInfo **parts = palloc(sizeof(ResultRelInfo *) * n);
 	CommandId	cid = GetCurrentCommandId(true);
 	int			i,
@@ -157,8 +163,7 @@ insert_rows(Relation log, HeapTuple *rows, int n)
 	refuse_insert_triggers(log);
 	for (i = 0; i < n; i++)
 	{
-		TupleTableSlot *slot = made[nmade++] = MakeSingleTupleTableSlot(RelationGetDescr(log),
-																		&TTSOpsHeapTuple);
+		TupleTableSlot *slot = made[nmade++] = MakeSingleTupleTableSlot(rowdesc, &TTSOpsHeapTuple);
 		ResultRelInfo *part;
 
 		/* the slot owns the row, so the heap takes it without a copy */
@@ -191,7 +196,7 @@ insert_rows(Relation log, HeapTuple *rows, int n)
 		}
 	}
 
-	/* the slots pin the descriptors of the log and its partitions */
+	/* the slots of converted rows pin their partitions' descriptors */
 	for (i = 0; i < nmade; i++)
 		ExecDropSingleTupleTableSlot(made[i]);
 	ExecCleanupTupleRouting(mtstate, proute);
@@ -258,7 +263,6 @@ audit_write_chain(AuditRecord *const *recs, int n)
 	HeapTuple  *rows = palloc(sizeof(HeapTuple) * n);
 	uint8		head[AUDIT_HASH_LEN];
 	Datum		args[4];
-	pg_cryptohash_ctx *hasher;
 	int			i;
 
 	if (!OidIsValid(seqid) || !OidIsValid(logid))
@@ -276,7 +280,6 @@ audit_write_chain(AuditRecord *const *recs, int n)
 			 RelationGetDescr(log)->natts, Natts_audit_log);
 
 	head_lock(recs[0]->org_id, head);
-	hasher = audit_hash_start();
 	for (i = 0; i < n; i++)
 	{
 		AuditRecord *rec = recs[i];
@@ -284,11 +287,10 @@ audit_write_chain(AuditRecord *const *recs, int n)
 		/* under the head's lock, so ids follow the chain (CACHE 1) */
 		rec->audit_id = nextval_internal(seqid, false);
 		memcpy(rec->prev_hash, head, AUDIT_HASH_LEN);
-		audit_hash(hasher, rec, head, rec->row_hash);
+		audit_hash(rec, head, rec->row_hash);
 		memcpy(head, rec->row_hash, AUDIT_HASH_LEN);
 		rows[i] = record_tuple(rec, RelationGetDescr(log));
 	}
-	pg_cryptohash_free(hasher);
 
 	insert_rows(log, rows, n);
 	table_close(log, NoLock);
