@@ -168,6 +168,13 @@ ALTER TABLE bench_plain.invoices OWNER TO bench_app;
 ALTER TABLE bench_plain.invoice_items OWNER TO bench_app;
 ALTER SEQUENCE bench_plain.invoice_id_seq OWNER TO bench_app;
 ALTER SEQUENCE bench_plain.number_seq OWNER TO bench_app;
+-- the gapless counters of plain_shape.sql, one row a tenant; its numbers start
+-- far above those the ceiling takes from number_seq
+CREATE TABLE bench_plain.counters (
+	org_id	bigint PRIMARY KEY REFERENCES bench_plain.organizations,
+	last	bigint NOT NULL);
+INSERT INTO bench_plain.counters SELECT org_id, 1000000000000 FROM bench_plain.organizations;
+ALTER TABLE bench_plain.counters OWNER TO bench_app;
 VACUUM ANALYZE;
 EOF
 
@@ -249,6 +256,7 @@ run_one() {
         plain) script="$BENCH_DIR/plain_insert.sql" ;;
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
+        shape) script="$BENCH_DIR/plain_shape.sql" ;;
     esac
     if [ "$tenants" = 1 ]; then org_lo=$solo; org_hi=$solo; else org_lo=$lo; org_hi=$((lo + tenants - 1)); fi
     key="$mode/$wl/$tenants/$clients"
@@ -297,31 +305,33 @@ run_one() {
 }
 
 print_table() {
-    local mode=$1 tenants clients wl key ratio ratio2 label
-    printf '%-26s %7s %7s %9s %8s %8s %9s %14s %14s\n' workload tenants clients tps "avg ms" "p95 ms" \
-        "cpu us/tx" "api/batched" "api/row-by-row"
+    local mode=$1 tenants clients wl key label ratios
+    printf '%-26s %7s %7s %9s %8s %8s %9s %12s %14s %10s\n' workload tenants clients tps "avg ms" "p95 ms" \
+        "cpu us/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in api api_noelr api_off api_plpgsql pipe plain rows; do
+            for wl in api api_noelr api_off api_plpgsql pipe shape plain rows; do
                 key="$mode/$wl/$tenants/$clients"
-                ratio=""
-                ratio2=""
                 case $wl in
-                    api|api_noelr|api_off|api_plpgsql|pipe)
-                        ratio=$(awk -v a="${TPS[$key]}" -v p="${TPS[$mode/plain/$tenants/$clients]}" \
-                            'BEGIN {printf "%.2f", a / p}')
-                        ratio2=$(awk -v a="${TPS[$key]}" -v p="${TPS[$mode/rows/$tenants/$clients]}" \
-                            'BEGIN {printf "%.2f", a / p}')
-                        label="create+issue (API)"
-                        [ "$wl" = api_noelr ] && label="API, locks held to flush"
-                        [ "$wl" = api_off ] && label="API, audit off"
-                        [ "$wl" = api_plpgsql ] && label="API, PL/pgSQL audit"
-                        [ "$wl" = pipe ] && label="API, issue+COMMIT piped" ;;
+                    api) label="create+issue (API)" ;;
+                    api_noelr) label="API, locks held to flush" ;;
+                    api_off) label="API, audit off" ;;
+                    api_plpgsql) label="API, PL/pgSQL audit" ;;
+                    pipe) label="API, issue+COMMIT piped" ;;
+                    shape) label="API's shape, plain SQL" ;;
                     plain) label="ceiling, batched items" ;;
                     rows) label="ceiling, row by row" ;;
                 esac
-                printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %14s %14s\n' "$label" "$tenants" "$clients" \
-                    "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "${CPU[$key]}" "$ratio" "$ratio2"
+                # this row's tps over each reference's, where it is not the reference
+                ratios=$(awk -v a="${TPS[$key]}" -v p="${TPS[$mode/plain/$tenants/$clients]}" \
+                    -v r="${TPS[$mode/rows/$tenants/$clients]}" -v s="${TPS[$mode/shape/$tenants/$clients]}" \
+                    -v wl="$wl" 'BEGIN {
+                        if (wl == "plain" || wl == "rows") { printf "- - -"; exit }
+                        printf "%.2f %.2f %s", a / p, a / r, (wl == "shape" ? "-" : sprintf("%.2f", a / s)) }')
+                read -r r1 r2 r3 <<<"$ratios"
+                printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
+                    "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "${CPU[$key]}" \
+                    "${r1/-/}" "${r2/-/}" "${r3/-/}"
             done
         done
     done
@@ -359,6 +369,20 @@ elr_effect_of() {
         printf "  tenants %2s clients %2s: %.2f\n", t, n, on / off }'
 }
 
+# shape_effect_of MODE TENANTS CLIENTS: what the API's shape alone costs (its
+# statements in plain SQL against the ceiling) and what the API's own work
+# costs on top of it (audit off, and as installed), in tps and CPU
+shape_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v plain="${TPS[$(printf "$k" plain)]}" -v shape="${TPS[$(printf "$k" shape)]}" \
+        -v off="${TPS[$(printf "$k" api_off)]}" -v c="${TPS[$(printf "$k" api)]}" \
+        -v cplain="${CPU[$(printf "$k" plain)]}" -v cshape="${CPU[$(printf "$k" shape)]}" \
+        -v coff="${CPU[$(printf "$k" api_off)]}" -v cc="${CPU[$(printf "$k" api)]}" \
+        -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: shape/ceiling %.2f (cpu %.2f); API audit off/shape %.2f (cpu %.2f), API/shape %.2f (cpu %.2f)\n",
+            t, n, shape / plain, cplain / cshape, off / shape, cshape / coff, c / shape, cshape / cc }'
+}
+
 # cpu_effect_of MODE TENANTS CLIENTS: the same comparisons in CPU per
 # transaction, which the noise of a shared machine moves much less than tps:
 # the ceiling's CPU over the API's (what the tps ratio would be if CPU were
@@ -392,6 +416,7 @@ for mode in $modes; do
             # the ceiling and the API back to back, in the same conditions
             run_one plain "$tenants" "$clients" "$mode"
             run_one rows "$tenants" "$clients" "$mode"
+            run_one shape "$tenants" "$clients" "$mode"
             run_one api "$tenants" "$clients" "$mode"
             run_one api_noelr "$tenants" "$clients" "$mode"
             run_one api_off "$tenants" "$clients" "$mode"
@@ -478,6 +503,8 @@ fi
             audit_overhead_of
         per_config "$mode" "cpu per transaction: ceiling / API (audit on, off), C / PL/pgSQL audit overhead" \
             cpu_effect_of
+        per_config "$mode" "the API's shape: plain SQL sending the API's statements, against the ceiling; the API against it" \
+            shape_effect_of
         per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
             elr_effect_of
     done
