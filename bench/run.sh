@@ -4,9 +4,11 @@
 # For 1 tenant (one gapless counter) and for 16 tenants, at 1, 8 and 32
 # clients, it measures "set_tenant, create a draft with 5 jewelry items,
 # issue it" in one transaction (bench/create_issue.sql) beside the plain
-# INSERT ceiling (bench/plain_insert.sql), as a non-superuser so that row
-# level security applies, and prints tps, average and p95 latency and the
-# ratio between the two.
+# INSERT ceiling (bench/plain_insert.sql, and bench/plain_rows.sql row by
+# row) and the API's shape in plain SQL (bench/plain_shape.sql: the API's
+# statements doing only what they must write), as a non-superuser so that
+# row level security applies, and prints tps, average and p95 latency, CPU
+# per transaction and the ratios between them.
 #
 # By default it makes its own throw-away cluster with pg_virtualenv (port
 # BENCH_PORT, 5490).  BENCH_EXISTING=1 uses the server that the libpq
