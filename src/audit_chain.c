@@ -59,8 +59,8 @@ static const char audit_encoding_tag[] = "invoice.audit_log v1";
  * The SHA-256 context of this backend, made once and reused for every
  * record it hashes.  It is OpenSSL's own, not PostgreSQL's cryptohash
  * wrapper: the wrapper allocates a context per use and, with OpenSSL 3,
- * looks the digest up again on every init, which cost as much as hashing
- * the record itself.  Being static, it is never lost to an error.
+ * looks the digest up again on every init, which cost nearly as much as
+ * hashing the record.  Being static, it is never lost to an error.
  */
 static EVP_MD_CTX *sha_ctx = NULL;
 static EVP_MD *sha256 = NULL;
