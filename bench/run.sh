@@ -306,8 +306,13 @@ run_one() {
     printf '   %-5s %-11s tenants %2s clients %2s: %8.1f tps\n' "$mode" "$wl" "$tenants" "$clients" "${TPS[$key]}"
 }
 
+# tps_ratio KEY REF: the tps of run KEY over that of run REF
+tps_ratio() {
+    awk -v a="${TPS[$1]}" -v b="${TPS[$2]}" 'BEGIN {printf "%.2f", a / b}'
+}
+
 print_table() {
-    local mode=$1 tenants clients wl key label ratios
+    local mode=$1 tenants clients wl key label r1 r2 r3
     printf '%-26s %7s %7s %9s %8s %8s %9s %12s %14s %10s\n' workload tenants clients tps "avg ms" "p95 ms" \
         "cpu us/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
@@ -325,15 +330,17 @@ print_table() {
                     rows) label="ceiling, row by row" ;;
                 esac
                 # this row's tps over each reference's, where it is not the reference
-                ratios=$(awk -v a="${TPS[$key]}" -v p="${TPS[$mode/plain/$tenants/$clients]}" \
-                    -v r="${TPS[$mode/rows/$tenants/$clients]}" -v s="${TPS[$mode/shape/$tenants/$clients]}" \
-                    -v wl="$wl" 'BEGIN {
-                        if (wl == "plain" || wl == "rows") { printf "- - -"; exit }
-                        printf "%.2f %.2f %s", a / p, a / r, (wl == "shape" ? "-" : sprintf("%.2f", a / s)) }')
-                read -r r1 r2 r3 <<<"$ratios"
+                r1="" r2="" r3=""
+                if [ "$wl" != plain ] && [ "$wl" != rows ]; then
+                    r1=$(tps_ratio "$key" "$mode/plain/$tenants/$clients")
+                    r2=$(tps_ratio "$key" "$mode/rows/$tenants/$clients")
+                fi
+                case $wl in
+                    plain|rows|shape) ;;
+                    *) r3=$(tps_ratio "$key" "$mode/shape/$tenants/$clients") ;;
+                esac
                 printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
-                    "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "${CPU[$key]}" \
-                    "${r1/-/}" "${r2/-/}" "${r3/-/}"
+                    "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "${CPU[$key]}" "$r1" "$r2" "$r3"
             done
         done
     done
