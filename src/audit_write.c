@@ -29,6 +29,8 @@
 
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/toast_compression.h"
+#include "access/toast_internals.h"
 #include "access/tupconvert.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
@@ -45,11 +47,43 @@
 #include "audit.h"
 #include "invoice.h"
 
+/* row images shorter than this are stored as they are */
+#define AUDIT_COMPRESS_MIN 128
+
 static Datum
 jsonb_or_null(Jsonb *jb, bool *isnull)
 {
 	*isnull = (jb == NULL);
 	return jb == NULL ? (Datum) 0 : JsonbPGetDatum(jb);
+}
+
+/*
+ * jsonb_compressed
+ *		A row image as it is stored: compressed inline (lz4) when it is
+ *		long enough to gain from it.  PostgreSQL compresses a value only
+ *		when the whole row passes 2 kB, which an audit row seldom does; the
+ *		images are most of its bytes.  lz4 takes 17 to 26 % off an image of
+ *		the tenant tables and 9 to 19 % off the row, its WAL and the pages
+ *		the log grows by, for no time the benchmark could tell apart
+ *		(bench/README.md).  Readers see the same jsonb, and the hash is
+ *		over its uncompressed binary form.
+ */
+static Datum
+jsonb_compressed(Jsonb *jb, bool *isnull)
+{
+	*isnull = (jb == NULL);
+	if (jb == NULL)
+		return (Datum) 0;
+#ifdef USE_LZ4
+	if (VARSIZE(jb) >= AUDIT_COMPRESS_MIN)
+	{
+		Datum		c = toast_compress_datum(JsonbPGetDatum(jb), TOAST_LZ4_COMPRESSION);
+
+		if (c != (Datum) 0)
+			return c;
+	}
+#endif
+	return JsonbPGetDatum(jb);
 }
 
 static Datum
@@ -86,9 +120,9 @@ record_tuple(const AuditRecord *rec, TupleDesc tupdesc)
 	values[Anum_audit_log_table_name - 1] = CStringGetTextDatum(rec->table_name);
 	values[Anum_audit_log_operation - 1] = CStringGetTextDatum(rec->operation);
 	values[Anum_audit_log_row_key - 1] = jsonb_or_null(rec->row_key, &nulls[Anum_audit_log_row_key - 1]);
-	values[Anum_audit_log_old_row - 1] = jsonb_or_null(rec->old_row, &nulls[Anum_audit_log_old_row - 1]);
-	values[Anum_audit_log_new_row - 1] = jsonb_or_null(rec->new_row, &nulls[Anum_audit_log_new_row - 1]);
-	values[Anum_audit_log_changed - 1] = jsonb_or_null(rec->changed, &nulls[Anum_audit_log_changed - 1]);
+	values[Anum_audit_log_old_row - 1] = jsonb_compressed(rec->old_row, &nulls[Anum_audit_log_old_row - 1]);
+	values[Anum_audit_log_new_row - 1] = jsonb_compressed(rec->new_row, &nulls[Anum_audit_log_new_row - 1]);
+	values[Anum_audit_log_changed - 1] = jsonb_compressed(rec->changed, &nulls[Anum_audit_log_changed - 1]);
 	values[Anum_audit_log_prev_hash - 1] = hash_datum(rec->prev_hash);
 	values[Anum_audit_log_row_hash - 1] = hash_datum(rec->row_hash);
 	return heap_form_tuple(tupdesc, values, nulls);
