@@ -46,6 +46,20 @@ SELECT invoice.add_user('Vendedora', 'seller');
 COMMIT;
 EOF
 
+# round_sql R: the transactions of round R (0, 1, 2), as memcheck_app, then
+# the memory in use after them
+round_sql() {
+    cat <<EOF
+SET ROLE memcheck_app;
+\o /dev/null
+SELECT format('BEGIN; SELECT pg_temp.work(%s, %s, %s); COMMIT;', i, :org, :usr)
+  FROM generate_series($1 * $ROUND + 1, ($1 + 1) * $ROUND) i \gexec
+\o
+RESET ROLE;
+INSERT INTO mem SELECT $1, sum(total_bytes - free_bytes) FROM pg_backend_memory_contexts;
+EOF
+}
+
 out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d $db 2>&1 <<EOF
 SET client_min_messages = warning;
 SELECT org_id AS org FROM invoice.organizations WHERE slug = 'memory-shop' \gset
@@ -81,23 +95,9 @@ BEGIN
 	END;
 END
 \$f\$;
-\o /dev/null
-SELECT format('BEGIN; SELECT pg_temp.work(%s, %s, %s); COMMIT;', i, :org, :usr) FROM generate_series(1, $ROUND) i \gexec
-\o
-RESET ROLE;
-INSERT INTO mem SELECT 0, sum(total_bytes - free_bytes) FROM pg_backend_memory_contexts;
-SET ROLE memcheck_app;
-\o /dev/null
-SELECT format('BEGIN; SELECT pg_temp.work(%s, %s, %s); COMMIT;', i, :org, :usr) FROM generate_series($ROUND + 1, 2 * $ROUND) i \gexec
-\o
-RESET ROLE;
-INSERT INTO mem SELECT 1, sum(total_bytes - free_bytes) FROM pg_backend_memory_contexts;
-SET ROLE memcheck_app;
-\o /dev/null
-SELECT format('BEGIN; SELECT pg_temp.work(%s, %s, %s); COMMIT;', i, :org, :usr) FROM generate_series(2 * $ROUND + 1, 3 * $ROUND) i \gexec
-\o
-RESET ROLE;
-INSERT INTO mem SELECT 2, sum(total_bytes - free_bytes) FROM pg_backend_memory_contexts;
+$(round_sql 0)
+$(round_sql 1)
+$(round_sql 2)
 SELECT 'bytes', string_agg(bytes::text, ' ' ORDER BY round) FROM mem WHERE round >= 0;
 SELECT 'issued', count(*) FILTER (WHERE status = 'paid'), count(*) FROM invoice.invoices;
 SELECT 'audit', count(*) FILTER (WHERE first_bad_audit_id IS NULL) FROM invoice.audit_verify();
