@@ -1,0 +1,679 @@
+/* extension/invoice--0.2.sql */
+\echo Use "CREATE EXTENSION invoice CASCADE" to load this file. \quit
+
+/*
+ * Roles are cluster-wide while extensions live in one database: create the
+ * roles only when they are missing, so that the extension can be installed
+ * in several databases of one cluster, and never drop them with the
+ * extension (they are not members of it).
+ */
+DO $roles$
+DECLARE
+	r text;
+BEGIN
+	FOREACH r IN ARRAY ARRAY['invoice_app', 'invoice_service', 'invoice_admin', 'invoice_bridge']
+	LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
+			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+		END IF;
+	END LOOP;
+	-- service roles are application roles that may enter every tenant;
+	-- platform admins are service roles that may also create tenants
+	IF NOT pg_catalog.pg_has_role('invoice_service', 'invoice_app', 'MEMBER') THEN
+		GRANT invoice_app TO invoice_service;
+	END IF;
+	IF NOT pg_catalog.pg_has_role('invoice_admin', 'invoice_service', 'MEMBER') THEN
+		GRANT invoice_service TO invoice_admin;
+	END IF;
+END
+$roles$;
+
+GRANT USAGE ON SCHEMA invoice TO invoice_app, invoice_admin, invoice_bridge;
+
+/* ------------------------------------------------------------------------
+ * Tenancy
+ * ------------------------------------------------------------------------ */
+
+CREATE SEQUENCE invoice.org_id_seq;
+
+CREATE TABLE invoice.organizations (
+	org_id				bigint NOT NULL DEFAULT pg_catalog.nextval('invoice.org_id_seq'),
+	slug				text NOT NULL,
+	name				text NOT NULL,
+	tax_id				text,
+	currency			text NOT NULL DEFAULT 'COP',
+	default_tax_rate	numeric(7,4) NOT NULL DEFAULT 19,
+	prefix				text NOT NULL DEFAULT '',
+	number_from			bigint NOT NULL DEFAULT 1,
+	number_to			bigint,
+	resolution			text,
+	valid_from			date,
+	valid_to			date,
+	timezone			text NOT NULL DEFAULT 'America/Bogota',
+	rounding			text NOT NULL DEFAULT 'line',
+	is_active			boolean NOT NULL DEFAULT true,
+	created_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT organizations_pkey PRIMARY KEY (org_id),
+	CONSTRAINT organizations_slug_key UNIQUE (slug),
+	CONSTRAINT organizations_slug_check CHECK (slug OPERATOR(pg_catalog.~) '^[a-z0-9][a-z0-9-]{1,62}$'),
+	CONSTRAINT organizations_name_check CHECK (pg_catalog.btrim(name) OPERATOR(pg_catalog.<>) ''),
+	CONSTRAINT organizations_currency_check CHECK (currency OPERATOR(pg_catalog.~) '^[A-Z]{3}$'),
+	CONSTRAINT organizations_tax_rate_check CHECK (default_tax_rate BETWEEN 0 AND 100),
+	CONSTRAINT organizations_prefix_check CHECK (prefix OPERATOR(pg_catalog.~) '^[A-Za-z0-9-]{0,10}$'),
+	CONSTRAINT organizations_range_check CHECK (number_from OPERATOR(pg_catalog.>) 0 AND (number_to IS NULL OR number_to OPERATOR(pg_catalog.>=) number_from)),
+	CONSTRAINT organizations_validity_check CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to OPERATOR(pg_catalog.>=) valid_from),
+	CONSTRAINT organizations_rounding_check CHECK (rounding OPERATOR(pg_catalog.=) 'line')
+);
+COMMENT ON TABLE invoice.organizations IS 'tenants: one row per shop, with its invoicing settings';
+
+-- the numbering lock of each tenant: issue() locks its row (FOR UPDATE,
+-- never updating it, so a busy tenant leaves no dead row versions) and
+-- reads the last number from invoices_number_key; the row is apart from
+-- the organization row, which foreign key checks lock FOR KEY SHARE
+CREATE TABLE invoice.invoice_counters (
+	org_id				bigint NOT NULL,
+	CONSTRAINT invoice_counters_pkey PRIMARY KEY (org_id),
+	CONSTRAINT invoice_counters_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
+);
+COMMENT ON TABLE invoice.invoice_counters IS 'one row per tenant, locked by issue() and by numbering changes until commit';
+
+CREATE TABLE invoice.tenant_grants (
+	org_id				bigint NOT NULL,
+	role_oid			oid NOT NULL,
+	role_name			name NOT NULL,
+	granted_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT tenant_grants_pkey PRIMARY KEY (org_id, role_oid),
+	CONSTRAINT tenant_grants_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
+);
+COMMENT ON TABLE invoice.tenant_grants IS 'which database roles may enter which tenant (see grant_tenant); a grant counts only while role_oid still has role_name, so a dropped role''s OID reused by a new role grants nothing';
+
+CREATE SEQUENCE invoice.user_id_seq;
+
+CREATE TABLE invoice.users (
+	org_id				bigint NOT NULL,
+	user_id				bigint NOT NULL DEFAULT pg_catalog.nextval('invoice.user_id_seq'),
+	display_name		text NOT NULL,
+	role				text NOT NULL DEFAULT 'seller',
+	telegram_user_id	bigint,
+	is_active			boolean NOT NULL DEFAULT true,
+	created_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT users_pkey PRIMARY KEY (org_id, user_id),
+	CONSTRAINT users_telegram_key UNIQUE (org_id, telegram_user_id),
+	CONSTRAINT users_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id),
+	CONSTRAINT users_role_check CHECK (role OPERATOR(pg_catalog.=) ANY (ARRAY['admin', 'seller'])),
+	CONSTRAINT users_name_check CHECK (pg_catalog.btrim(display_name) OPERATOR(pg_catalog.<>) '')
+);
+COMMENT ON TABLE invoice.users IS 'application users of a tenant (shop staff)';
+
+/* ------------------------------------------------------------------------
+ * Customers
+ * ------------------------------------------------------------------------ */
+
+CREATE SEQUENCE invoice.customer_id_seq;
+
+CREATE TABLE invoice.customers (
+	org_id				bigint NOT NULL,
+	customer_id			bigint NOT NULL DEFAULT pg_catalog.nextval('invoice.customer_id_seq'),
+	id_type				text NOT NULL,
+	id_number			text NOT NULL,
+	name				text NOT NULL,
+	email				text,
+	phone				text,
+	address				text,
+	created_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT customers_pkey PRIMARY KEY (org_id, customer_id),
+	CONSTRAINT customers_ident_key UNIQUE (org_id, id_type, id_number),
+	CONSTRAINT customers_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id),
+	CONSTRAINT customers_id_type_check CHECK (id_type OPERATOR(pg_catalog.=) ANY (ARRAY['CC', 'CE', 'NIT', 'PP', 'TI', 'NUIP', 'FOREIGN']))
+);
+COMMENT ON TABLE invoice.customers IS 'customers of a tenant, unique per (id_type, id_number)';
+
+/* ------------------------------------------------------------------------
+ * Invoices
+ * ------------------------------------------------------------------------ */
+
+CREATE SEQUENCE invoice.invoice_id_seq;
+
+CREATE TABLE invoice.invoices (
+	org_id				bigint NOT NULL,
+	invoice_id			bigint NOT NULL DEFAULT pg_catalog.nextval('invoice.invoice_id_seq'),
+	number				bigint,
+	number_text			text,
+	status				text NOT NULL DEFAULT 'draft',
+	customer_id			bigint NOT NULL,
+	created_by			bigint,
+	created_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	issued_at			timestamptz,
+	paid_at				timestamptz,
+	voided_at			timestamptz,
+	void_reason			text,
+	notes				text,
+	currency			text NOT NULL,
+	subtotal			numeric(18,2) NOT NULL DEFAULT 0,
+	discount_total		numeric(18,2) NOT NULL DEFAULT 0,
+	tax_total			numeric(18,2) NOT NULL DEFAULT 0,
+	total				numeric(18,2) NOT NULL DEFAULT 0,
+	amount_paid			numeric(18,2) NOT NULL DEFAULT 0,
+	item_count			integer NOT NULL DEFAULT 0,
+	next_line_no		integer NOT NULL DEFAULT 1,
+	is_deleted			boolean NOT NULL DEFAULT false,
+	CONSTRAINT invoices_pkey PRIMARY KEY (org_id, invoice_id),
+	CONSTRAINT invoices_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id),
+	CONSTRAINT invoices_customer_fkey FOREIGN KEY (org_id, customer_id) REFERENCES invoice.customers (org_id, customer_id),
+	CONSTRAINT invoices_created_by_fkey FOREIGN KEY (org_id, created_by) REFERENCES invoice.users (org_id, user_id),
+	CONSTRAINT invoices_status_check CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['draft', 'issued', 'paid', 'void'])),
+	CONSTRAINT invoices_number_check CHECK ((number IS NULL) OPERATOR(pg_catalog.=) (status OPERATOR(pg_catalog.=) 'draft')),
+	CONSTRAINT invoices_deleted_check CHECK (NOT is_deleted OR status OPERATOR(pg_catalog.=) 'draft'),
+	CONSTRAINT invoices_paid_check CHECK (amount_paid OPERATOR(pg_catalog.>=) 0 AND amount_paid OPERATOR(pg_catalog.<=) total),
+	CONSTRAINT invoices_void_check CHECK ((status OPERATOR(pg_catalog.=) 'void') OPERATOR(pg_catalog.=) (void_reason IS NOT NULL))
+);
+COMMENT ON TABLE invoice.invoices IS 'invoice headers; totals are kept by the API, never written directly';
+
+-- one number per tenant; drafts (no number yet) stay out of the index, so
+-- creating a draft writes one index entry fewer.  It also serves the reads
+-- by number and issue()'s "last number issued".
+CREATE UNIQUE INDEX invoices_number_key ON invoice.invoices (org_id, number) WHERE number IS NOT NULL;
+
+-- everyday reads through RLS: newest first, by status, by customer (the
+-- policy supplies org_id as the leading key)
+CREATE INDEX invoices_recent_idx ON invoice.invoices (org_id, created_at DESC, invoice_id DESC) WHERE NOT is_deleted;
+CREATE INDEX invoices_status_idx ON invoice.invoices (org_id, status, created_at DESC) WHERE NOT is_deleted;
+CREATE INDEX invoices_customer_idx ON invoice.invoices (org_id, customer_id, created_at DESC) WHERE NOT is_deleted;
+
+CREATE TABLE invoice.invoice_items (
+	org_id				bigint NOT NULL,
+	invoice_id			bigint NOT NULL,
+	line_no				integer NOT NULL,
+	description			text NOT NULL,
+	quantity			numeric(18,3) NOT NULL,
+	unit_price			numeric(18,2) NOT NULL,
+	tax_rate			numeric(7,4) NOT NULL,
+	discount_pct		numeric(7,4) NOT NULL DEFAULT 0,
+	base				numeric(18,2) NOT NULL,
+	discount			numeric(18,2) NOT NULL,
+	net					numeric(18,2) NOT NULL,
+	tax					numeric(18,2) NOT NULL,
+	line_total			numeric(18,2) NOT NULL,
+	material			text,
+	karat				smallint,
+	weight_grams		numeric(12,3),
+	sku					text,
+	CONSTRAINT invoice_items_pkey PRIMARY KEY (org_id, invoice_id, line_no),
+	CONSTRAINT invoice_items_invoice_fkey FOREIGN KEY (org_id, invoice_id) REFERENCES invoice.invoices (org_id, invoice_id),
+	CONSTRAINT invoice_items_quantity_check CHECK (quantity OPERATOR(pg_catalog.>) 0),
+	CONSTRAINT invoice_items_price_check CHECK (unit_price OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT invoice_items_rates_check CHECK (tax_rate BETWEEN 0 AND 100 AND discount_pct BETWEEN 0 AND 100),
+	CONSTRAINT invoice_items_karat_check CHECK (karat BETWEEN 1 AND 24)
+);
+COMMENT ON TABLE invoice.invoice_items IS 'invoice lines with their rounded amounts';
+
+CREATE SEQUENCE invoice.payment_id_seq;
+
+CREATE TABLE invoice.payments (
+	org_id				bigint NOT NULL,
+	payment_id			bigint NOT NULL DEFAULT pg_catalog.nextval('invoice.payment_id_seq'),
+	invoice_id			bigint NOT NULL,
+	amount				numeric(18,2) NOT NULL,
+	method				text NOT NULL,
+	paid_at				timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	created_by			bigint,
+	CONSTRAINT payments_pkey PRIMARY KEY (org_id, payment_id),
+	CONSTRAINT payments_invoice_fkey FOREIGN KEY (org_id, invoice_id) REFERENCES invoice.invoices (org_id, invoice_id),
+	CONSTRAINT payments_created_by_fkey FOREIGN KEY (org_id, created_by) REFERENCES invoice.users (org_id, user_id),
+	CONSTRAINT payments_amount_check CHECK (amount OPERATOR(pg_catalog.>) 0),
+	CONSTRAINT payments_method_check CHECK (method OPERATOR(pg_catalog.=) ANY (ARRAY['cash', 'card', 'transfer', 'nequi', 'daviplata', 'check', 'other']))
+);
+CREATE INDEX payments_invoice_idx ON invoice.payments (org_id, invoice_id);
+COMMENT ON TABLE invoice.payments IS 'payments received against issued invoices';
+
+/* ------------------------------------------------------------------------
+ * The C library
+ * ------------------------------------------------------------------------ */
+
+-- tenant context
+CREATE FUNCTION invoice.set_tenant(org_id bigint, user_id bigint DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_set_tenant'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.set_tenant(bigint, bigint) IS 'enters a tenant (and optionally acts as one of its users) until the end of the transaction';
+
+CREATE FUNCTION invoice.current_org()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_current_org'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION invoice.current_org() IS 'the tenant entered with set_tenant in this transaction, or NULL';
+
+CREATE FUNCTION invoice.current_user_id()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_current_user_id'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION invoice.current_user_id() IS 'the application user given to set_tenant in this transaction, or NULL';
+
+-- tenants, grants, users
+CREATE FUNCTION invoice.create_organization(slug text, name text, tax_id text DEFAULT NULL, settings jsonb DEFAULT '{}')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_create_organization'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.create_organization(text, text, text, jsonb) IS 'creates a tenant with its invoicing settings (invoice_admin)';
+
+CREATE FUNCTION invoice.update_organization(org_id bigint, settings jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_update_organization'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.update_organization(bigint, jsonb) IS 'changes the settings of a tenant (invoice_admin or the tenant''s admin user)';
+
+CREATE FUNCTION invoice.grant_tenant(role_name name, org_id bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_grant_tenant'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.grant_tenant(name, bigint) IS 'lets a database role (and its members) enter a tenant (invoice_admin)';
+
+CREATE FUNCTION invoice.revoke_tenant(role_name name, org_id bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_revoke_tenant'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.revoke_tenant(name, bigint) IS 'takes back grant_tenant (invoice_admin)';
+
+CREATE FUNCTION invoice.add_user(display_name text, role text DEFAULT 'seller', telegram_user_id bigint DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_add_user'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.add_user(text, text, bigint) IS 'adds an application user to the current tenant (tenant admin or invoice_admin)';
+
+-- customers
+CREATE FUNCTION invoice.upsert_customer(id_type text, id_number text, name text, email text DEFAULT NULL, phone text DEFAULT NULL, address text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_upsert_customer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.upsert_customer(text, text, text, text, text, text) IS 'creates or updates a customer of the current tenant by (id_type, id_number)';
+
+-- invoices
+CREATE FUNCTION invoice.create_invoice(customer_id bigint, items jsonb DEFAULT '[]', notes text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_create_invoice'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.create_invoice(bigint, jsonb, text) IS 'creates a draft invoice with its items and totals';
+
+CREATE FUNCTION invoice.add_item(invoice_id bigint, item jsonb)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'invoice_add_item'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.add_item(bigint, jsonb) IS 'appends an item to a draft; returns its line number';
+
+CREATE FUNCTION invoice.update_item(invoice_id bigint, line_no integer, item jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_update_item'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.update_item(bigint, integer, jsonb) IS 'replaces the given fields of a draft''s item';
+
+CREATE FUNCTION invoice.remove_item(invoice_id bigint, line_no integer)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_remove_item'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.remove_item(bigint, integer) IS 'removes an item from a draft (line numbers of the others do not change)';
+
+CREATE FUNCTION invoice.set_customer(invoice_id bigint, customer_id bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_set_customer'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.set_customer(bigint, bigint) IS 'changes the customer of a draft';
+
+CREATE FUNCTION invoice.issue(invoice_id bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'invoice_issue'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.issue(bigint) IS 'gives a draft the next gapless number of the tenant''s series and makes it immutable';
+
+CREATE FUNCTION invoice.void(invoice_id bigint, reason text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_void'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.void(bigint, text) IS 'voids an issued or paid invoice; it keeps its number';
+
+CREATE FUNCTION invoice.record_payment(invoice_id bigint, amount numeric, method text DEFAULT 'cash')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_record_payment'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.record_payment(bigint, numeric, text) IS 'records a payment on an issued invoice; marks it paid when fully paid';
+
+CREATE FUNCTION invoice.delete_draft(invoice_id bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_delete_draft'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.delete_draft(bigint) IS 'soft-deletes a draft';
+
+-- exports
+CREATE FUNCTION invoice.to_json(invoice_id bigint)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_to_json'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.to_json(bigint) IS 'one invoice of the current tenant as a jsonb document: invoice, seller, customer, items, totals, taxes and payments';
+
+CREATE FUNCTION invoice.render_html(invoice_id bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'invoice_render_html'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.render_html(bigint) IS 'one invoice of the current tenant as a self-contained HTML5 page (Spanish, Colombian formats, all user text escaped)';
+
+CREATE FUNCTION invoice.render_pdf(invoice_id bigint)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'invoice_render_pdf'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.render_pdf(bigint) IS 'one invoice of the current tenant as an A4 PDF (Helvetica, WinAnsiEncoding; characters outside it print as ?)';
+
+-- like to_json: for application roles (PUBLIC loses EXECUTE below)
+GRANT EXECUTE ON FUNCTION invoice.render_html(bigint), invoice.render_pdf(bigint) TO invoice_app;
+
+CREATE FUNCTION invoice.totals(items jsonb, default_tax_rate numeric DEFAULT 19)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_totals'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION invoice.totals(jsonb, numeric) IS 'computes the totals of a list of items (pure; no tenant needed)';
+
+-- guards (triggers)
+CREATE FUNCTION invoice.guard_invoice()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_guard_invoice'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.guard_invoice() IS 'trigger: issued invoices change only by the lifecycle transitions';
+
+CREATE FUNCTION invoice.guard_invoice_item()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_guard_invoice_item'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.guard_invoice_item() IS 'trigger: items of issued invoices never change';
+
+CREATE FUNCTION invoice.guard_payment()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_guard_payment'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.guard_payment() IS 'trigger: recorded payments never change';
+
+CREATE FUNCTION invoice.invalidate_cache()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_invalidate_cache'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.invalidate_cache() IS 'trigger: tells every backend to drop its cached tenant settings and grants';
+
+CREATE TRIGGER invoices_guard BEFORE UPDATE OR DELETE ON invoice.invoices
+	FOR EACH ROW EXECUTE FUNCTION invoice.guard_invoice();
+CREATE TRIGGER invoice_items_guard BEFORE INSERT OR UPDATE OR DELETE ON invoice.invoice_items
+	FOR EACH ROW EXECUTE FUNCTION invoice.guard_invoice_item();
+CREATE TRIGGER invoices_no_truncate BEFORE TRUNCATE ON invoice.invoices
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.guard_invoice();
+CREATE TRIGGER invoice_items_no_truncate BEFORE TRUNCATE ON invoice.invoice_items
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.guard_invoice_item();
+
+CREATE TRIGGER payments_guard BEFORE UPDATE OR DELETE ON invoice.payments
+	FOR EACH ROW EXECUTE FUNCTION invoice.guard_payment();
+CREATE TRIGGER payments_no_truncate BEFORE TRUNCATE ON invoice.payments
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.guard_payment();
+
+CREATE TRIGGER organizations_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON invoice.organizations
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.invalidate_cache();
+CREATE TRIGGER tenant_grants_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON invoice.tenant_grants
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.invalidate_cache();
+CREATE TRIGGER users_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON invoice.users
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.invalidate_cache();
+
+/* ------------------------------------------------------------------------
+ * Row level security: enabled and forced on every tenant table
+ * ------------------------------------------------------------------------ */
+
+ALTER TABLE invoice.organizations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.organizations FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.invoice_counters ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.invoice_counters FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.tenant_grants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.tenant_grants FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.users FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.customers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.customers FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.invoices FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.invoice_items ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.invoice_items FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.payments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.payments FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY tenant_isolation ON invoice.organizations
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY tenant_isolation ON invoice.invoice_counters
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY tenant_isolation ON invoice.tenant_grants
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY tenant_isolation ON invoice.users
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY tenant_isolation ON invoice.customers
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY tenant_isolation ON invoice.invoices
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY tenant_isolation ON invoice.invoice_items
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY tenant_isolation ON invoice.payments
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+
+-- platform admins list every tenant and its grants (read only)
+CREATE POLICY admin_read ON invoice.organizations FOR SELECT TO invoice_admin USING (true);
+CREATE POLICY admin_read ON invoice.tenant_grants FOR SELECT TO invoice_admin USING (true);
+
+/* ------------------------------------------------------------------------
+ * Privileges: granted, never assumed
+ * ------------------------------------------------------------------------ */
+
+REVOKE ALL ON ALL TABLES IN SCHEMA invoice FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA invoice FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA invoice FROM PUBLIC;
+
+GRANT SELECT ON invoice.organizations, invoice.users, invoice.customers,
+	invoice.invoices, invoice.invoice_items, invoice.payments TO invoice_app;
+GRANT SELECT ON invoice.organizations, invoice.tenant_grants TO invoice_admin;
+
+GRANT EXECUTE ON FUNCTION invoice.current_org(), invoice.current_user_id(),
+	invoice.totals(jsonb, numeric) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	invoice.set_tenant(bigint, bigint),
+	invoice.add_user(text, text, bigint),
+	invoice.update_organization(bigint, jsonb),
+	invoice.upsert_customer(text, text, text, text, text, text),
+	invoice.create_invoice(bigint, jsonb, text),
+	invoice.add_item(bigint, jsonb),
+	invoice.update_item(bigint, integer, jsonb),
+	invoice.remove_item(bigint, integer),
+	invoice.set_customer(bigint, bigint),
+	invoice.issue(bigint),
+	invoice.void(bigint, text),
+	invoice.record_payment(bigint, numeric, text),
+	invoice.delete_draft(bigint),
+	invoice.to_json(bigint)
+	TO invoice_app;
+GRANT EXECUTE ON FUNCTION
+	invoice.create_organization(text, text, text, jsonb),
+	invoice.grant_tenant(name, bigint),
+	invoice.revoke_tenant(name, bigint)
+	TO invoice_admin;
+
+/* ------------------------------------------------------------------------
+ * pg_dump keeps the data of every table and the state of every sequence
+ * ------------------------------------------------------------------------ */
+
+SELECT pg_catalog.pg_extension_config_dump('invoice.organizations', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.invoice_counters', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.tenant_grants', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.users', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.customers', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.invoices', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.invoice_items', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.payments', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.org_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.user_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.customer_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.invoice_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.payment_id_seq', '');
+
+/* ------------------------------------------------------------------------
+ * Audit (src/audit*.c): every change on a tenant table, chained per tenant
+ * ------------------------------------------------------------------------ */
+
+-- CACHE 1 (the default), so that ids taken under a tenant's chain lock
+-- follow the chain's order
+CREATE SEQUENCE invoice.audit_id_seq CACHE 1;
+
+CREATE TABLE invoice.audit_log (
+	org_id				bigint NOT NULL,
+	audit_id			bigint NOT NULL,
+	occurred_at			timestamptz NOT NULL,
+	txid				bigint NOT NULL,
+	db_role				text NOT NULL,
+	db_current_role		text,
+	app_user_id			bigint,
+	table_name			text NOT NULL,
+	operation			text NOT NULL,
+	row_key				jsonb NOT NULL,
+	old_row				jsonb,
+	new_row				jsonb,
+	changed				jsonb,
+	prev_hash			bytea NOT NULL,
+	row_hash			bytea NOT NULL,
+	CONSTRAINT audit_log_pkey PRIMARY KEY (org_id, audit_id, occurred_at),
+	CONSTRAINT audit_log_operation_check CHECK (operation OPERATOR(pg_catalog.=) ANY (ARRAY['INSERT', 'UPDATE', 'DELETE']))
+) PARTITION BY RANGE (occurred_at);
+COMMENT ON TABLE invoice.audit_log IS 'every INSERT, UPDATE and DELETE on the tenant tables, hash-chained per tenant; append-only';
+
+-- where a row's records sit in the row index: the largest integer of its
+-- key other than org_id (new rows get growing ids, so their records are
+-- appended, not scattered), or a hash of the key when it has no integer
+CREATE FUNCTION invoice.audit_row_ord(row_key jsonb)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_audit_row_ord'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION invoice.audit_row_ord(jsonb) IS 'the position of a row key in the audit log''s row index: its largest integer member other than org_id, else a hash of its members';
+
+-- "the history of this row" and "what did this user do between t1 and t2".
+-- A row is found by (org_id, audit_row_ord(row_key)), then rechecked on
+-- row_key and table_name.  Records of new rows land at the right end of
+-- their tenant's part of the index, in pages already in memory and already
+-- logged since the last checkpoint (a hash index put every record on a
+-- random page: a page read and a full-page image in the WAL for most of
+-- them).  Rows written with no application user (maintenance, bulk loads)
+-- are never asked for by user, so they stay out of the user index.
+CREATE INDEX audit_log_row_idx ON invoice.audit_log (org_id, invoice.audit_row_ord(row_key));
+CREATE INDEX audit_log_user_idx ON invoice.audit_log (org_id, app_user_id, occurred_at) WHERE app_user_id IS NOT NULL;
+
+-- the head of each tenant's chain, kept apart from the log so that rows
+-- removed from (or added to) the end of the log are noticed, and the
+-- anchor the chain starts from after a purge
+CREATE TABLE invoice.audit_heads (
+	org_id				bigint NOT NULL,
+	last_audit_id		bigint,
+	head_hash			bytea NOT NULL DEFAULT pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'),
+	row_count			bigint NOT NULL DEFAULT 0,
+	anchor_audit_id		bigint,
+	anchor_hash			bytea NOT NULL DEFAULT pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'),
+	purged_rows			bigint NOT NULL DEFAULT 0,
+	CONSTRAINT audit_heads_pkey PRIMARY KEY (org_id),
+	CONSTRAINT audit_heads_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
+);
+COMMENT ON TABLE invoice.audit_heads IS 'per tenant: the last audit row written, its hash, and the anchor left by audit_purge';
+
+CREATE FUNCTION invoice.audit_row()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_audit_row'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.audit_row() IS 'trigger: turns a row change into an audit record (written at commit by audit_flush)';
+
+CREATE FUNCTION invoice.audit_flush()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_audit_flush'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.audit_flush() IS 'deferred constraint trigger: chains and writes the audit records of the transaction';
+
+CREATE FUNCTION invoice.audit_write_needed()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'invoice_audit_write_needed'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_write_needed() IS 'WHEN clause of the audit_write triggers: queues one write per transaction';
+
+CREATE FUNCTION invoice.audit_log_guard()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'invoice_audit_log_guard'
+LANGUAGE C;
+COMMENT ON FUNCTION invoice.audit_log_guard() IS 'trigger: the audit log refuses UPDATE, DELETE and TRUNCATE';
+
+CREATE FUNCTION invoice.audit_enable(tbl regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_audit_enable'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_enable(regclass) IS 'attaches the audit triggers to a table with an org_id column and a primary key (invoice_admin)';
+
+CREATE FUNCTION invoice.audit_verify(org_id bigint DEFAULT NULL)
+RETURNS TABLE(org_id bigint, rows_checked bigint, first_bad_audit_id bigint)
+AS 'MODULE_PATHNAME', 'invoice_audit_verify'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_verify(bigint) IS 'recomputes the hash chain of one tenant (or all, for invoice_admin); first_bad_audit_id is NULL when intact';
+
+CREATE FUNCTION invoice.audit_purge(older_than interval)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_audit_purge'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_purge(interval) IS 'removes audit rows older than the interval, keeping each chain verifiable from an anchor (invoice_admin)';
+
+CREATE FUNCTION invoice.audit_create_partitions(months_ahead integer DEFAULT 2)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'invoice_audit_create_partitions'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_create_partitions(integer) IS 'creates the monthly partitions of the audit log for this month and the months ahead (invoice_admin)';
+
+CREATE FUNCTION invoice.row_history(tbl regclass, row_key jsonb)
+RETURNS SETOF invoice.audit_log
+AS 'MODULE_PATHNAME', 'invoice_row_history'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.row_history(regclass, jsonb) IS 'the audit rows of one row of the current tenant, oldest first';
+
+-- append-only: row triggers reach every partition, statement triggers are
+-- added to each partition by audit_create_partitions
+CREATE TRIGGER audit_log_append_only_row BEFORE UPDATE OR DELETE ON invoice.audit_log
+	FOR EACH ROW EXECUTE FUNCTION invoice.audit_log_guard();
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON invoice.audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION invoice.audit_log_guard();
+
+ALTER TABLE invoice.audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.audit_log FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.audit_heads ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.audit_heads FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoice.audit_log
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+CREATE POLICY admin_read ON invoice.audit_log FOR SELECT TO invoice_admin USING (true);
+CREATE POLICY tenant_isolation ON invoice.audit_heads
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+
+REVOKE ALL ON invoice.audit_log, invoice.audit_heads, invoice.audit_id_seq FROM PUBLIC;
+REVOKE ALL ON FUNCTION invoice.audit_row(), invoice.audit_flush(), invoice.audit_log_guard(),
+	invoice.audit_enable(regclass), invoice.audit_verify(bigint), invoice.audit_purge(interval),
+	invoice.audit_create_partitions(integer), invoice.row_history(regclass, jsonb) FROM PUBLIC;
+GRANT SELECT ON invoice.audit_log TO invoice_app;
+-- evaluated for every row written to an audited table, by whoever writes it
+GRANT EXECUTE ON FUNCTION invoice.audit_write_needed() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION invoice.audit_verify(bigint), invoice.row_history(regclass, jsonb) TO invoice_app;
+GRANT EXECUTE ON FUNCTION invoice.audit_enable(regclass), invoice.audit_purge(interval),
+	invoice.audit_create_partitions(integer), invoice.audit_row(), invoice.audit_flush()
+	TO invoice_admin;
+
+SELECT invoice.audit_create_partitions(1);
+SELECT invoice.audit_enable(t) FROM (VALUES
+	('invoice.organizations'::regclass), ('invoice.invoice_counters'), ('invoice.tenant_grants'),
+	('invoice.users'), ('invoice.customers'), ('invoice.invoices'), ('invoice.invoice_items'),
+	('invoice.payments')) AS tables(t);
+
+SELECT pg_catalog.pg_extension_config_dump('invoice.audit_heads', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.audit_id_seq', '');

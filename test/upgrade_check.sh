@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# test/upgrade_check.sh: the upgrade chain.  For every version that shipped
+# (every extension/invoice--V.sql but the newest), install V, fill it with
+# data through the API (test/upgrade/fill.sql), ALTER EXTENSION invoice
+# UPDATE to the newest, and check: every row of every table is still there
+# with the values it had (new columns aside), every audit chain verifies,
+# numbering continues without a gap, and the extension's objects are those
+# of a fresh install of the newest version (test/upgrade/catalog.sql, with
+# the differences that cannot match listed below with their reason).  Each
+# step V -> next needs its script: a missing one fails.  TAP output; run by
+# scripts/test-suites against the server in PGHOST/PGPORT (as a superuser).
+set -u
+cd "$(dirname "$0")/.."
+n=0
+fail=0
+tmp=$(mktemp -d)
+dbs=()
+trap 'for d in "${dbs[@]}"; do dropdb --if-exists "$d" >/dev/null 2>&1; done; rm -rf "$tmp"' EXIT
+
+ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [DETAIL-FILE]
+    n=$((n + 1))
+    if [ "$1" = 0 ]; then
+        echo "ok $n - $2"
+    else
+        echo "not ok $n - $2"
+        fail=1
+        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/#   /' "$3" | head -60
+    fi
+}
+psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+newdb() { dropdb --if-exists "$1" >/dev/null 2>&1; createdb "$1"; dbs+=("$1"); }
+
+# the versions, oldest first
+mapfile -t versions < <(ls extension/invoice--*.sql | sed -n 's|^extension/invoice--\([0-9.]*\)\.sql$|\1|p' | sort -V)
+newest=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" invoice.control)
+ok "$([ "${versions[-1]}" = "$newest" ]; echo $?)" "the newest install script is default_version $newest"
+
+# every step of the chain has its script
+for ((i = 0; i + 1 < ${#versions[@]}; i++)); do
+    f="extension/invoice--${versions[i]}--${versions[i+1]}.sql"
+    ok "$([ -f "$f" ]; echo $?)" "upgrade script $f exists"
+done
+
+# a fresh install of the newest version
+newdb invoice_upg_fresh
+psql_q -d invoice_upg_fresh -c "SET client_min_messages = warning" -c "CREATE EXTENSION invoice CASCADE" >/dev/null
+psql_q -d invoice_upg_fresh -f test/upgrade/catalog.sql > "$tmp/fresh.txt"
+
+# the rows of every table of the extension, one JSON object a line
+snapshot() {    # snapshot DB
+    psql_q -d "$1" <<'SQL'
+SELECT format('SELECT %L || '' '' || to_jsonb(t)::text FROM %s t', c.oid::regclass, c.oid::regclass)
+  FROM pg_class c
+ WHERE c.relnamespace = 'invoice'::regnamespace AND c.relkind IN ('r', 'p')
+   AND NOT c.relispartition
+ ORDER BY c.relname
+\gexec
+SQL
+}
+
+for v in "${versions[@]}"; do
+    [ "$v" = "$newest" ] && continue
+    db="invoice_upg_${v//./_}"
+    newdb "$db"
+    psql_q -d "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION invoice VERSION '$v' CASCADE" >/dev/null
+    psql_q -d "$db" -f test/upgrade/fill.sql > "$tmp/fill.log" 2>&1
+    ok $? "$v: filled through its API" "$tmp/fill.log"
+    snapshot "$db" | sort > "$tmp/before.txt"
+    last_before=$(psql_q -d "$db" -c "SELECT string_agg(org_id || ':' || max, ',' ORDER BY org_id) FROM (SELECT org_id, max(number) FROM invoice.invoices GROUP BY org_id) m")
+
+    psql_q -d "$db" -c "ALTER EXTENSION invoice UPDATE" > "$tmp/update.log" 2>&1
+    ok $? "$v: ALTER EXTENSION invoice UPDATE" "$tmp/update.log"
+    ok "$([ "$(psql_q -d "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'invoice'")" = "$newest" ]; echo $?)" \
+        "$v: now at version $newest"
+
+    # every row is still there with the values it had: each row after the
+    # upgrade contains the row before (new columns may have been added)
+    snapshot "$db" | sort > "$tmp/after.txt"
+    psql_q -d "$db" > "$tmp/rows.txt" 2>&1 <<SQL
+CREATE TEMP TABLE before_rows (line text);
+CREATE TEMP TABLE after_rows (line text);
+\copy before_rows FROM '$tmp/before.txt'
+\copy after_rows FROM '$tmp/after.txt'
+SELECT 'missing or changed: ' || b.line
+  FROM before_rows b
+ WHERE NOT EXISTS (SELECT 1 FROM after_rows a
+                    WHERE split_part(a.line, ' ', 1) = split_part(b.line, ' ', 1)
+                      AND substr(a.line, strpos(a.line, ' ') + 1)::jsonb
+                          @> substr(b.line, strpos(b.line, ' ') + 1)::jsonb);
+SQL
+    ok "$([ ! -s "$tmp/rows.txt" ] && [ "$(wc -l < "$tmp/before.txt")" -gt 20 ]; echo $?)" \
+        "$v: all $(wc -l < "$tmp/before.txt") rows kept their values" "$tmp/rows.txt"
+
+    bad=$(psql_q -d "$db" -c "SELECT count(*) FILTER (WHERE first_bad_audit_id IS NOT NULL) || '/' || count(*) FROM invoice.audit_verify()")
+    ok "$([ "$bad" = "0/2" ]; echo $?)" "$v: every audit chain verifies after the upgrade ($bad bad)"
+
+    # numbering goes on without a gap, in both tenants
+    psql_q -d "$db" > "$tmp/issue.log" 2>&1 <<'SQL'
+BEGIN;
+SELECT invoice.set_tenant(org_id) FROM invoice.organizations WHERE slug = 'upg-uno';
+SELECT invoice.issue(invoice.create_invoice(min(customer_id), '[{"description": "Tras la actualización", "quantity": 1, "unit_price": 5}]')) FROM invoice.customers;
+COMMIT;
+BEGIN;
+SELECT invoice.set_tenant(org_id) FROM invoice.organizations WHERE slug = 'upg-dos';
+SELECT invoice.issue(invoice.create_invoice(min(customer_id), '[{"description": "Tras la actualización", "quantity": 1, "unit_price": 5}]')) FROM invoice.customers;
+COMMIT;
+SQL
+    ok $? "$v: issue after the upgrade" "$tmp/issue.log"
+    last_after=$(psql_q -d "$db" -c "SELECT string_agg(org_id || ':' || (max - 1), ',' ORDER BY org_id) FROM (SELECT org_id, max(number) FROM invoice.invoices GROUP BY org_id) m")
+    ok "$([ "$last_before" = "$last_after" ]; echo $?)" "$v: the next numbers follow the last ones ($last_before)"
+    gaps=$(psql_q -d "$db" -c "SELECT count(*) FROM (SELECT number - lag(number) OVER (PARTITION BY org_id ORDER BY number) AS d FROM invoice.invoices WHERE number IS NOT NULL) s WHERE d <> 1")
+    ok "$([ "$gaps" = 0 ]; echo $?)" "$v: no gap in any series"
+    bad=$(psql_q -d "$db" -c "SELECT count(*) FILTER (WHERE first_bad_audit_id IS NOT NULL) FROM invoice.audit_verify()")
+    ok "$([ "$bad" = 0 ]; echo $?)" "$v: the chains still verify after more writes"
+
+    # the same objects as a fresh install
+    psql_q -d "$db" -f test/upgrade/catalog.sql > "$tmp/upgraded.txt"
+    diff "$tmp/fresh.txt" "$tmp/upgraded.txt" > "$tmp/catalog.diff"
+    # differences that cannot match, each with its reason:
+    #   (none so far)
+    ok $? "$v: the upgraded objects are those of a fresh $newest install (< fresh, > upgraded)" "$tmp/catalog.diff"
+done
+
+exit $fail
