@@ -190,6 +190,22 @@ api_prepare(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * api_prepare_once
+ *		The plan of a static slot, prepared and kept on first use.  Each
+ *		slot is tested on its own, so an error (a lock_timeout, a cancel)
+ *		between two preparations leaves the later slot NULL, to be prepared
+ *		by the next call, never half a set of plans for the life of the
+ *		backend.
+ */
+SPIPlanPtr
+api_prepare_once(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+		*slot = api_prepare(sql, nargs, argtypes);
+	return *slot;
+}
+
+/*
  * api_execute
  *		Runs a kept plan and checks that it did what the caller expects.
  */

@@ -94,6 +94,10 @@ extern Oid	api_caller(void);
 /* prepares and keeps a plan, parsed with search_path = pg_catalog, pg_temp */
 extern SPIPlanPtr api_prepare(const char *sql, int nargs, Oid *argtypes);
 
+/* the plan kept in *slot, prepared by api_prepare on first use */
+extern SPIPlanPtr api_prepare_once(SPIPlanPtr *slot, const char *sql,
+								   int nargs, Oid *argtypes);
+
 /* runs a kept plan; errors out (elog) unless the result is `expected` */
 extern int	api_execute(SPIPlanPtr plan, Datum *values, const char *nulls,
 						bool read_only, int expected);
