@@ -41,22 +41,30 @@ for ((i = 0; i + 1 < ${#versions[@]}; i++)); do
     ok "$([ -f "$f" ]; echo $?)" "upgrade script $f exists"
 done
 
-# a fresh install of the newest version
-newdb invoice_upg_fresh
-psql_q -d invoice_upg_fresh -c "SET client_min_messages = warning" -c "CREATE EXTENSION invoice CASCADE" >/dev/null
-psql_q -d invoice_upg_fresh -f test/upgrade/catalog.sql > "$tmp/fresh.txt"
-
-# the rows of every table of the extension, one JSON object a line
-snapshot() {    # snapshot DB
-    psql_q -d "$1" <<'SQL'
-SELECT format('SELECT %L || '' '' || to_jsonb(t)::text FROM %s t', c.oid::regclass, c.oid::regclass)
+# snapshot DB TABLE: the rows of every table of the extension, one jsonb
+# a row, into public.TABLE of that database (outside the extension)
+snapshot() {
+    psql_q -d "$1" <<SQL
+CREATE TABLE public.$2 (tbl text, r jsonb);
+SELECT format('INSERT INTO public.$2 SELECT %L, to_jsonb(t) FROM %s t', c.oid::regclass, c.oid::regclass)
   FROM pg_class c
  WHERE c.relnamespace = 'invoice'::regnamespace AND c.relkind IN ('r', 'p')
    AND NOT c.relispartition
  ORDER BY c.relname
-\gexec
+\\gexec
 SQL
 }
+
+# catalog DB FILE: the description of the extension's objects
+catalog() {
+    psql_q -d "$1" -f test/upgrade/catalog.sql > "$2" 2>&1 && [ "$(wc -l < "$2")" -gt 100 ]
+}
+
+# a fresh install of the newest version
+newdb invoice_upg_fresh
+psql_q -d invoice_upg_fresh -c "SET client_min_messages = warning" -c "CREATE EXTENSION invoice CASCADE" >/dev/null
+catalog invoice_upg_fresh "$tmp/fresh.txt"
+ok $? "a fresh $newest install describes itself (test/upgrade/catalog.sql)" "$tmp/fresh.txt"
 
 for v in "${versions[@]}"; do
     [ "$v" = "$newest" ] && continue
@@ -65,7 +73,7 @@ for v in "${versions[@]}"; do
     psql_q -d "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION invoice VERSION '$v' CASCADE" >/dev/null
     psql_q -d "$db" -f test/upgrade/fill.sql > "$tmp/fill.log" 2>&1
     ok $? "$v: filled through its API" "$tmp/fill.log"
-    snapshot "$db" | sort > "$tmp/before.txt"
+    snapshot "$db" upg_before > /dev/null
     last_before=$(psql_q -d "$db" -c "SELECT string_agg(org_id || ':' || max, ',' ORDER BY org_id) FROM (SELECT org_id, max(number) FROM invoice.invoices GROUP BY org_id) m")
 
     psql_q -d "$db" -c "ALTER EXTENSION invoice UPDATE" > "$tmp/update.log" 2>&1
@@ -75,21 +83,15 @@ for v in "${versions[@]}"; do
 
     # every row is still there with the values it had: each row after the
     # upgrade contains the row before (new columns may have been added)
-    snapshot "$db" | sort > "$tmp/after.txt"
-    psql_q -d "$db" > "$tmp/rows.txt" 2>&1 <<SQL
-CREATE TEMP TABLE before_rows (line text);
-CREATE TEMP TABLE after_rows (line text);
-\copy before_rows FROM '$tmp/before.txt'
-\copy after_rows FROM '$tmp/after.txt'
-SELECT 'missing or changed: ' || b.line
-  FROM before_rows b
- WHERE NOT EXISTS (SELECT 1 FROM after_rows a
-                    WHERE split_part(a.line, ' ', 1) = split_part(b.line, ' ', 1)
-                      AND substr(a.line, strpos(a.line, ' ') + 1)::jsonb
-                          @> substr(b.line, strpos(b.line, ' ') + 1)::jsonb);
+    snapshot "$db" upg_after > /dev/null
+    psql_q -d "$db" > "$tmp/rows.txt" 2>&1 <<'SQL'
+SELECT 'missing or changed: ' || b.tbl || ' ' || b.r::text
+  FROM public.upg_before b
+ WHERE NOT EXISTS (SELECT 1 FROM public.upg_after a WHERE a.tbl = b.tbl AND a.r @> b.r);
 SQL
-    ok "$([ ! -s "$tmp/rows.txt" ] && [ "$(wc -l < "$tmp/before.txt")" -gt 20 ]; echo $?)" \
-        "$v: all $(wc -l < "$tmp/before.txt") rows kept their values" "$tmp/rows.txt"
+    rows=$(psql_q -d "$db" -c "SELECT count(*) FROM public.upg_before")
+    ok "$([ ! -s "$tmp/rows.txt" ] && [ "$rows" -gt 20 ]; echo $?)" \
+        "$v: all $rows rows kept their values" "$tmp/rows.txt"
 
     bad=$(psql_q -d "$db" -c "SELECT count(*) FILTER (WHERE first_bad_audit_id IS NOT NULL) || '/' || count(*) FROM invoice.audit_verify()")
     ok "$([ "$bad" = "0/2" ]; echo $?)" "$v: every audit chain verifies after the upgrade ($bad bad)"
@@ -98,11 +100,11 @@ SQL
     psql_q -d "$db" > "$tmp/issue.log" 2>&1 <<'SQL'
 BEGIN;
 SELECT invoice.set_tenant(org_id) FROM invoice.organizations WHERE slug = 'upg-uno';
-SELECT invoice.issue(invoice.create_invoice(min(customer_id), '[{"description": "Tras la actualización", "quantity": 1, "unit_price": 5}]')) FROM invoice.customers;
+SELECT invoice.issue(invoice.create_invoice(min(customer_id), '[{"description": "Tras la actualización", "quantity": 1, "unit_price": 5}]')) FROM invoice.customers WHERE org_id = invoice.current_org();
 COMMIT;
 BEGIN;
 SELECT invoice.set_tenant(org_id) FROM invoice.organizations WHERE slug = 'upg-dos';
-SELECT invoice.issue(invoice.create_invoice(min(customer_id), '[{"description": "Tras la actualización", "quantity": 1, "unit_price": 5}]')) FROM invoice.customers;
+SELECT invoice.issue(invoice.create_invoice(min(customer_id), '[{"description": "Tras la actualización", "quantity": 1, "unit_price": 5}]')) FROM invoice.customers WHERE org_id = invoice.current_org();
 COMMIT;
 SQL
     ok $? "$v: issue after the upgrade" "$tmp/issue.log"
@@ -114,7 +116,8 @@ SQL
     ok "$([ "$bad" = 0 ]; echo $?)" "$v: the chains still verify after more writes"
 
     # the same objects as a fresh install
-    psql_q -d "$db" -f test/upgrade/catalog.sql > "$tmp/upgraded.txt"
+    catalog "$db" "$tmp/upgraded.txt"
+    ok $? "$v: the upgraded database describes itself" "$tmp/upgraded.txt"
     diff "$tmp/fresh.txt" "$tmp/upgraded.txt" > "$tmp/catalog.diff"
     # differences that cannot match, each with its reason:
     #   (none so far)

@@ -10,14 +10,14 @@ WITH ext AS (
 	 WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass
 	   AND d.refobjid = ext.oid AND d.deptype = 'e'
 ), rels AS (
-	SELECT c.oid, c.* FROM pg_catalog.pg_class c
+	SELECT c.* FROM pg_catalog.pg_class c
 	 WHERE c.relnamespace = 'invoice'::regnamespace
 ), lines AS (
 	SELECT 'function ' || p.oid::regprocedure::text || ' returns ' ||
 		   pg_catalog.pg_get_function_result(p.oid) ||
 		   ' args(' || pg_catalog.pg_get_function_arguments(p.oid) || ')' ||
-		   ' lang ' || l.lanname || ' vol ' || p.provolatile || ' strict ' || p.proisstrict ||
-		   ' secdef ' || p.prosecdef || ' parallel ' || p.proparallel ||
+		   ' lang ' || l.lanname || ' vol ' || p.provolatile::text || ' strict ' || p.proisstrict ||
+		   ' secdef ' || p.prosecdef || ' parallel ' || p.proparallel::text ||
 		   ' leakproof ' || p.proleakproof || ' cost ' || p.procost || ' rows ' || p.prorows ||
 		   ' config ' || coalesce(p.proconfig::text, '-') ||
 		   ' src ' || pg_catalog.md5(p.prosrc) || ' bin ' || coalesce(p.probin, '-') ||
@@ -34,8 +34,8 @@ WITH ext AS (
 	SELECT 'member ' || pg_catalog.pg_describe_object(classid, objid, 0) FROM members
 	 WHERE classid NOT IN ('pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_class'::regclass)
 	UNION ALL
-	SELECT 'relation ' || c.oid::regclass::text || ' kind ' || c.relkind ||
-		   ' persistence ' || c.relpersistence || ' rls ' || c.relrowsecurity ||
+	SELECT 'relation ' || c.oid::regclass::text || ' kind ' || c.relkind::text ||
+		   ' persistence ' || c.relpersistence::text || ' rls ' || c.relrowsecurity ||
 		   ' forcerls ' || c.relforcerowsecurity || ' ispartition ' || c.relispartition ||
 		   ' bound ' || coalesce(pg_catalog.pg_get_expr(c.relpartbound, c.oid), '-') ||
 		   ' partkey ' || coalesce(pg_catalog.pg_get_partkeydef(c.oid), '-') ||
@@ -48,14 +48,14 @@ WITH ext AS (
 		   pg_catalog.format_type(a.atttypid, a.atttypmod) || ' notnull ' || a.attnotnull ||
 		   ' default ' || coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), '-') ||
 		   ' dropped ' || a.attisdropped || ' stats ' || a.attstattarget ||
-		   ' storage ' || a.attstorage || ' compression ' || coalesce(nullif(a.attcompression, ''), '-') ||
+		   ' storage ' || a.attstorage::text || ' compression ' || coalesce(nullif(a.attcompression::text, ''), '-') ||
 		   ' collation ' || coalesce(nullif(a.attcollation, 0)::regcollation::text, '-') ||
-		   ' identity ' || coalesce(nullif(a.attidentity, ''), '-') ||
-		   ' generated ' || coalesce(nullif(a.attgenerated, ''), '-') ||
+		   ' identity ' || coalesce(nullif(a.attidentity::text, ''), '-') ||
+		   ' generated ' || coalesce(nullif(a.attgenerated::text, ''), '-') ||
 		   ' acl ' || coalesce(a.attacl::text, '-')
 	  FROM rels c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
 	  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-	 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
+	 WHERE c.relkind::text IN ('r', 'p', 'v', 'm', 'f', 'c')
 	UNION ALL
 	SELECT 'constraint ' || co.conrelid::regclass::text || ' ' || co.conname || ' ' ||
 		   pg_catalog.pg_get_constraintdef(co.oid) || ' deferrable ' || co.condeferrable ||
@@ -67,7 +67,7 @@ WITH ext AS (
 	  FROM pg_catalog.pg_index i JOIN rels c ON c.oid = i.indexrelid
 	UNION ALL
 	SELECT 'trigger ' || t.tgrelid::regclass::text || ' ' || pg_catalog.pg_get_triggerdef(t.oid) ||
-		   ' enabled ' || t.tgenabled
+		   ' enabled ' || t.tgenabled::text
 	  FROM pg_catalog.pg_trigger t JOIN rels c ON c.oid = t.tgrelid
 	 WHERE NOT t.tgisinternal OR t.tgparentid <> 0
 	UNION ALL
@@ -89,7 +89,7 @@ WITH ext AS (
 	  FROM pg_catalog.pg_sequence s JOIN rels c ON c.oid = s.seqrelid
 	UNION ALL
 	SELECT 'view ' || c.oid::regclass::text || ' ' || pg_catalog.pg_get_viewdef(c.oid)
-	  FROM rels c WHERE c.relkind IN ('v', 'm')
+	  FROM rels c WHERE c.relkind::text IN ('v', 'm')
 	UNION ALL
 	SELECT 'config ' || x.cfg::regclass::text || ' where ' || coalesce(x.cond, '-')
 	  FROM pg_catalog.pg_extension e,

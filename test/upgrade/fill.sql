@@ -31,7 +31,7 @@ COMMIT;
 
 BEGIN;
 SELECT invoice.set_tenant(:o2);
-SELECT invoice.upsert_customer('CE', 'E-123', 'Cliente Extranjero') AS c3 \gset
+SELECT invoice.upsert_customer('CE', '123456', 'Cliente Extranjero') AS c3 \gset
 SELECT invoice.issue(invoice.create_invoice(:c3, '[{"description": "Dije", "quantity": 1, "unit_price": 85000}]'));
 SELECT invoice.issue(invoice.create_invoice(:c3, '[{"description": "Pulsera", "quantity": 1, "unit_price": 120000.5}]'));
 COMMIT;
