@@ -368,11 +368,10 @@ audit_drop_partitions_before(TimestampTz cutoff)
 	ListCell   *lc;
 	uint64		i;
 
-	if (plan == NULL)
-		plan = api_prepare("SELECT c.relname::text FROM pg_catalog.pg_inherits i"
-						   " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid"
-						   " WHERE i.inhparent OPERATOR(pg_catalog.=) $1 ORDER BY 1",
-						   1, (Oid[]) {OIDOID});
+	api_prepare_once(&plan, "SELECT c.relname::text FROM pg_catalog.pg_inherits i"
+					 " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid"
+					 " WHERE i.inhparent OPERATOR(pg_catalog.=) $1 ORDER BY 1",
+					 1, (Oid[]) {OIDOID});
 	api_execute(plan, (Datum[]) {ObjectIdGetDatum(parent)}, NULL, true, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -506,14 +505,13 @@ invoice_row_history(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	api_begin(&call);
-	if (plan == NULL)
-		plan = api_prepare("SELECT * FROM invoice.audit_log"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice.audit_row_ord(row_key) OPERATOR(pg_catalog.=) invoice.audit_row_ord($3)"
-						   " AND table_name OPERATOR(pg_catalog.=) $2"
-						   " AND (row_key OPERATOR(pg_catalog.=) $3 OR row_key OPERATOR(pg_catalog.=) $4)"
-						   " ORDER BY audit_id",
-						   4, (Oid[]) {INT8OID, TEXTOID, JSONBOID, JSONBOID});
+	api_prepare_once(&plan, "SELECT * FROM invoice.audit_log"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice.audit_row_ord(row_key) OPERATOR(pg_catalog.=) invoice.audit_row_ord($3)"
+					 " AND table_name OPERATOR(pg_catalog.=) $2"
+					 " AND (row_key OPERATOR(pg_catalog.=) $3 OR row_key OPERATOR(pg_catalog.=) $4)"
+					 " ORDER BY audit_id",
+					 4, (Oid[]) {INT8OID, TEXTOID, JSONBOID, JSONBOID});
 	api_execute(plan,
 				(Datum[]) {Int64GetDatum(org_id),
 						   CStringGetTextDatum(quote_qualified_identifier(nspname, relname)),

@@ -297,13 +297,12 @@ load_heads(int64 org_id, int *nheads)
 	bool		isnull;
 	uint64		i;
 
-	if (plan == NULL)
-		plan = api_prepare("SELECT org_id, last_audit_id, head_hash,"
-						   " row_count OPERATOR(pg_catalog.-) purged_rows, anchor_hash"
-						   " FROM invoice.audit_heads"
-						   " WHERE $1 OPERATOR(pg_catalog.=) 0 OR org_id OPERATOR(pg_catalog.=) $1"
-						   " ORDER BY org_id",
-						   1, (Oid[]) {INT8OID});
+	api_prepare_once(&plan, "SELECT org_id, last_audit_id, head_hash,"
+					 " row_count OPERATOR(pg_catalog.-) purged_rows, anchor_hash"
+					 " FROM invoice.audit_heads"
+					 " WHERE $1 OPERATOR(pg_catalog.=) 0 OR org_id OPERATOR(pg_catalog.=) $1"
+					 " ORDER BY org_id",
+					 1, (Oid[]) {INT8OID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, true, SPI_OK_SELECT);
 	heads = palloc0(sizeof(Head) * (SPI_processed + 1));
 	for (i = 0; i < SPI_processed; i++)
@@ -369,13 +368,12 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
 								   ALLOCSET_DEFAULT_SIZES);
 	api_begin(&call);
 	heads = load_heads(org_id, &nheads);
-	if (plan == NULL)
-		plan = api_prepare("SELECT org_id, audit_id, occurred_at, txid, db_role, db_current_role,"
-						   " app_user_id, table_name, operation, row_key, old_row, new_row, changed,"
-						   " prev_hash, row_hash FROM invoice.audit_log"
-						   " WHERE $1 OPERATOR(pg_catalog.=) 0 OR org_id OPERATOR(pg_catalog.=) $1"
-						   " ORDER BY org_id, audit_id",
-						   1, (Oid[]) {INT8OID});
+	api_prepare_once(&plan, "SELECT org_id, audit_id, occurred_at, txid, db_role, db_current_role,"
+					 " app_user_id, table_name, operation, row_key, old_row, new_row, changed,"
+					 " prev_hash, row_hash FROM invoice.audit_log"
+					 " WHERE $1 OPERATOR(pg_catalog.=) 0 OR org_id OPERATOR(pg_catalog.=) $1"
+					 " ORDER BY org_id, audit_id",
+					 1, (Oid[]) {INT8OID});
 	portal = SPI_cursor_open(NULL, plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, true);
 	for (;;)
 	{
@@ -468,30 +466,27 @@ invoice_audit_purge(PG_FUNCTION_ARGS)
 													 IntervalPGetDatum(older_than)));
 
 	api_begin(&call);
-	if (bounds_plan == NULL)
-	{
-		/*
-		 * per tenant, the last audit_id before the first row that is not
-		 * old enough; the head is locked so that no writer moves it
-		 */
-		bounds_plan = api_prepare("SELECT h.org_id, (SELECT pg_catalog.max(l.audit_id) FROM invoice.audit_log l"
-								  "  WHERE l.org_id OPERATOR(pg_catalog.=) h.org_id"
-								  "  AND l.audit_id OPERATOR(pg_catalog.<) COALESCE((SELECT pg_catalog.min(m.audit_id)"
-								  "   FROM invoice.audit_log m WHERE m.org_id OPERATOR(pg_catalog.=) h.org_id"
-								  "   AND m.occurred_at OPERATOR(pg_catalog.>=) $1), 9223372036854775807))"
-								  " FROM invoice.audit_heads h ORDER BY h.org_id FOR NO KEY UPDATE OF h",
-								  1, (Oid[]) {TIMESTAMPTZOID});
-		/* one pass over the prefix: delete it, anchor on its last row */
-		purge_plan = api_prepare("WITH gone AS (DELETE FROM invoice.audit_log"
-								 "  WHERE org_id OPERATOR(pg_catalog.=) $1 AND audit_id OPERATOR(pg_catalog.<=) $2"
-								 "  RETURNING audit_id, row_hash)"
-								 " UPDATE invoice.audit_heads h SET anchor_audit_id = $2,"
-								 " anchor_hash = (SELECT row_hash FROM gone WHERE audit_id OPERATOR(pg_catalog.=) $2),"
-								 " purged_rows = h.purged_rows OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM gone)"
-								 " WHERE h.org_id OPERATOR(pg_catalog.=) $1"
-								 " RETURNING (SELECT pg_catalog.count(*) FROM gone)",
-								 2, (Oid[]) {INT8OID, INT8OID});
-	}
+	/*
+	 * per tenant, the last audit_id before the first row that is not
+	 * old enough; the head is locked so that no writer moves it
+	 */
+	api_prepare_once(&bounds_plan, "SELECT h.org_id, (SELECT pg_catalog.max(l.audit_id) FROM invoice.audit_log l"
+					 "  WHERE l.org_id OPERATOR(pg_catalog.=) h.org_id"
+					 "  AND l.audit_id OPERATOR(pg_catalog.<) COALESCE((SELECT pg_catalog.min(m.audit_id)"
+					 "   FROM invoice.audit_log m WHERE m.org_id OPERATOR(pg_catalog.=) h.org_id"
+					 "   AND m.occurred_at OPERATOR(pg_catalog.>=) $1), 9223372036854775807))"
+					 " FROM invoice.audit_heads h ORDER BY h.org_id FOR NO KEY UPDATE OF h",
+					 1, (Oid[]) {TIMESTAMPTZOID});
+	/* one pass over the prefix: delete it, anchor on its last row */
+	api_prepare_once(&purge_plan, "WITH gone AS (DELETE FROM invoice.audit_log"
+					 "  WHERE org_id OPERATOR(pg_catalog.=) $1 AND audit_id OPERATOR(pg_catalog.<=) $2"
+					 "  RETURNING audit_id, row_hash)"
+					 " UPDATE invoice.audit_heads h SET anchor_audit_id = $2,"
+					 " anchor_hash = (SELECT row_hash FROM gone WHERE audit_id OPERATOR(pg_catalog.=) $2),"
+					 " purged_rows = h.purged_rows OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM gone)"
+					 " WHERE h.org_id OPERATOR(pg_catalog.=) $1"
+					 " RETURNING (SELECT pg_catalog.count(*) FROM gone)",
+					 2, (Oid[]) {INT8OID, INT8OID});
 	api_execute(bounds_plan, (Datum[]) {TimestampTzGetDatum(cutoff)}, NULL, false, SPI_OK_SELECT);
 	ntenants = SPI_processed;
 	orgs = palloc(sizeof(int64) * (ntenants + 1));

@@ -257,15 +257,12 @@ head_lock(int64 org_id, uint8 *head)
 	bool		isnull;
 	bytea	   *hash;
 
-	if (lock_plan == NULL)
-	{
-		lock_plan = api_prepare("SELECT head_hash FROM invoice.audit_heads"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
-								1, (Oid[]) {INT8OID});
-		create_plan = api_prepare("INSERT INTO invoice.audit_heads (org_id) VALUES ($1)"
-								  " ON CONFLICT (org_id) DO NOTHING",
-								  1, (Oid[]) {INT8OID});
-	}
+	api_prepare_once(&lock_plan, "SELECT head_hash FROM invoice.audit_heads"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+					 1, (Oid[]) {INT8OID});
+	api_prepare_once(&create_plan, "INSERT INTO invoice.audit_heads (org_id) VALUES ($1)"
+					 " ON CONFLICT (org_id) DO NOTHING",
+					 1, (Oid[]) {INT8OID});
 	api_execute(lock_plan, &arg, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
 	{
@@ -301,11 +298,10 @@ audit_write_chain(AuditRecord *const *recs, int n)
 
 	if (!OidIsValid(seqid) || !OidIsValid(logid))
 		elog(ERROR, "invoice.audit_log or invoice.audit_id_seq is missing");
-	if (head_plan == NULL)
-		head_plan = api_prepare("UPDATE invoice.audit_heads SET last_audit_id = $2, head_hash = $3,"
-								" row_count = row_count OPERATOR(pg_catalog.+) $4"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1",
-								4, (Oid[]) {INT8OID, INT8OID, BYTEAOID, INT8OID});
+	api_prepare_once(&head_plan, "UPDATE invoice.audit_heads SET last_audit_id = $2, head_hash = $3,"
+					 " row_count = row_count OPERATOR(pg_catalog.+) $4"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1",
+					 4, (Oid[]) {INT8OID, INT8OID, BYTEAOID, INT8OID});
 
 	/* as an INSERT into the log would: the log, then its partitions */
 	log = table_open(logid, RowExclusiveLock);

@@ -215,30 +215,27 @@ invoice_upsert_customer(PG_FUNCTION_ARGS)
 	}
 
 	api_begin(&call);
-	if (upsert_plan == NULL)
-	{
-		upsert_plan = api_prepare(
-								  "INSERT INTO invoice.customers AS c"
-								  " (org_id, id_type, id_number, name, email, phone, address)"
-								  " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-								  " ON CONFLICT (org_id, id_type, id_number) DO UPDATE"
-								  " SET name = excluded.name,"
-								  " email = COALESCE(excluded.email, c.email),"
-								  " phone = COALESCE(excluded.phone, c.phone),"
-								  " address = COALESCE(excluded.address, c.address),"
-								  " updated_at = pg_catalog.now()"
-								  " WHERE (c.name, c.email, c.phone, c.address) IS DISTINCT FROM"
-								  " (excluded.name, COALESCE(excluded.email, c.email),"
-								  " COALESCE(excluded.phone, c.phone),"
-								  " COALESCE(excluded.address, c.address))"
-								  " RETURNING customer_id",
-								  7, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID});
-		find_plan = api_prepare("SELECT customer_id FROM invoice.customers"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1"
-								" AND id_type OPERATOR(pg_catalog.=) $2"
-								" AND id_number OPERATOR(pg_catalog.=) $3",
-								3, (Oid[]) {INT8OID, TEXTOID, TEXTOID});
-	}
+	api_prepare_once(&upsert_plan,
+					 "INSERT INTO invoice.customers AS c"
+					 " (org_id, id_type, id_number, name, email, phone, address)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+					 " ON CONFLICT (org_id, id_type, id_number) DO UPDATE"
+					 " SET name = excluded.name,"
+					 " email = COALESCE(excluded.email, c.email),"
+					 " phone = COALESCE(excluded.phone, c.phone),"
+					 " address = COALESCE(excluded.address, c.address),"
+					 " updated_at = pg_catalog.now()"
+					 " WHERE (c.name, c.email, c.phone, c.address) IS DISTINCT FROM"
+					 " (excluded.name, COALESCE(excluded.email, c.email),"
+					 " COALESCE(excluded.phone, c.phone),"
+					 " COALESCE(excluded.address, c.address))"
+					 " RETURNING customer_id",
+					 7, (Oid[]) {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID});
+	api_prepare_once(&find_plan, "SELECT customer_id FROM invoice.customers"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND id_type OPERATOR(pg_catalog.=) $2"
+					 " AND id_number OPERATOR(pg_catalog.=) $3",
+					 3, (Oid[]) {INT8OID, TEXTOID, TEXTOID});
 	api_execute(upsert_plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	if (SPI_processed == 0)
 	{

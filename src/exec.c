@@ -168,9 +168,9 @@ api_caller(void)
 /*
  * api_prepare
  *		Prepares `sql` under a safe search_path and keeps the plan for the
- *		life of the backend.  Call once per statement, from a static cache.
+ *		life of the backend.  Only api_prepare_once calls it.
  */
-SPIPlanPtr
+static SPIPlanPtr
 api_prepare(const char *sql, int nargs, Oid *argtypes)
 {
 	SPIPlanPtr	plan;

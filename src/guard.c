@@ -199,11 +199,10 @@ invoice_guard_invoice_item(PG_FUNCTION_ARGS)
 		tuples[ntuples++] = trigdata->tg_newtuple;
 
 	api_begin(&call);
-	if (plan == NULL)
-		plan = api_prepare("SELECT status FROM invoice.invoices"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
-						   2, (Oid[]) {INT8OID, INT8OID});
+	api_prepare_once(&plan, "SELECT status FROM invoice.invoices"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2",
+					 2, (Oid[]) {INT8OID, INT8OID});
 	for (i = 0; i < ntuples; i++)
 	{
 		int64		org_id = int8_column(tuples[i], tupdesc, "org_id");

@@ -91,10 +91,10 @@ extern bool api_active(void);
 /* the role acting: the caller of the API function under way, if any */
 extern Oid	api_caller(void);
 
-/* prepares and keeps a plan, parsed with search_path = pg_catalog, pg_temp */
-extern SPIPlanPtr api_prepare(const char *sql, int nargs, Oid *argtypes);
-
-/* the plan kept in *slot, prepared by api_prepare on first use */
+/*
+ * the plan kept in *slot, prepared on first use with search_path =
+ * pg_catalog, pg_temp and kept for the life of the backend; one slot per plan
+ */
 extern SPIPlanPtr api_prepare_once(SPIPlanPtr *slot, const char *sql,
 								   int nargs, Oid *argtypes);
 

@@ -311,46 +311,43 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
 	memset(doc, 0, sizeof(*doc));
 
 	api_begin(&call);
-	if (header_plan == NULL)
-	{
-		header_plan = api_prepare("SELECT i.invoice_id, i.number, i.number_text, i.status,"
-								  " i.currency, i.notes, i.created_at, i.issued_at, i.paid_at,"
-								  " i.voided_at, i.void_reason, i.is_deleted, i.created_by,"
-								  " i.subtotal, i.discount_total, i.tax_total, i.total,"
-								  " i.amount_paid,"
-								  " o.org_id, o.name, o.tax_id, o.resolution, o.number_from,"
-								  " o.number_to, o.prefix,"
-								  " pg_catalog.to_char(o.valid_from, 'YYYY-MM-DD'),"
-								  " pg_catalog.to_char(o.valid_to, 'YYYY-MM-DD'), o.timezone,"
-								  " c.customer_id, c.id_type, c.id_number, c.name, c.email,"
-								  " c.phone, c.address, u.display_name"
-								  " FROM invoice.invoices i"
-								  " JOIN invoice.organizations o"
-								  " ON o.org_id OPERATOR(pg_catalog.=) i.org_id"
-								  " JOIN invoice.customers c"
-								  " ON c.org_id OPERATOR(pg_catalog.=) i.org_id"
-								  " AND c.customer_id OPERATOR(pg_catalog.=) i.customer_id"
-								  " LEFT JOIN invoice.users u"
-								  " ON u.org_id OPERATOR(pg_catalog.=) i.org_id"
-								  " AND u.user_id OPERATOR(pg_catalog.=) i.created_by"
-								  " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
-								  " AND i.invoice_id OPERATOR(pg_catalog.=) $2",
-								  2, (Oid[]) {INT8OID, INT8OID});
-		items_plan = api_prepare("SELECT line_no, description, quantity, unit_price, tax_rate,"
-								 " discount_pct, base, discount, net, tax, line_total,"
-								 " material, karat, weight_grams, sku"
-								 " FROM invoice.invoice_items"
-								 " WHERE org_id OPERATOR(pg_catalog.=) $1"
-								 " AND invoice_id OPERATOR(pg_catalog.=) $2"
-								 " ORDER BY line_no",
-								 2, (Oid[]) {INT8OID, INT8OID});
-		payments_plan = api_prepare("SELECT payment_id, amount, method, paid_at"
-									" FROM invoice.payments"
-									" WHERE org_id OPERATOR(pg_catalog.=) $1"
-									" AND invoice_id OPERATOR(pg_catalog.=) $2"
-									" ORDER BY payment_id",
-									2, (Oid[]) {INT8OID, INT8OID});
-	}
+	api_prepare_once(&header_plan, "SELECT i.invoice_id, i.number, i.number_text, i.status,"
+					 " i.currency, i.notes, i.created_at, i.issued_at, i.paid_at,"
+					 " i.voided_at, i.void_reason, i.is_deleted, i.created_by,"
+					 " i.subtotal, i.discount_total, i.tax_total, i.total,"
+					 " i.amount_paid,"
+					 " o.org_id, o.name, o.tax_id, o.resolution, o.number_from,"
+					 " o.number_to, o.prefix,"
+					 " pg_catalog.to_char(o.valid_from, 'YYYY-MM-DD'),"
+					 " pg_catalog.to_char(o.valid_to, 'YYYY-MM-DD'), o.timezone,"
+					 " c.customer_id, c.id_type, c.id_number, c.name, c.email,"
+					 " c.phone, c.address, u.display_name"
+					 " FROM invoice.invoices i"
+					 " JOIN invoice.organizations o"
+					 " ON o.org_id OPERATOR(pg_catalog.=) i.org_id"
+					 " JOIN invoice.customers c"
+					 " ON c.org_id OPERATOR(pg_catalog.=) i.org_id"
+					 " AND c.customer_id OPERATOR(pg_catalog.=) i.customer_id"
+					 " LEFT JOIN invoice.users u"
+					 " ON u.org_id OPERATOR(pg_catalog.=) i.org_id"
+					 " AND u.user_id OPERATOR(pg_catalog.=) i.created_by"
+					 " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
+					 " AND i.invoice_id OPERATOR(pg_catalog.=) $2",
+					 2, (Oid[]) {INT8OID, INT8OID});
+	api_prepare_once(&items_plan, "SELECT line_no, description, quantity, unit_price, tax_rate,"
+					 " discount_pct, base, discount, net, tax, line_total,"
+					 " material, karat, weight_grams, sku"
+					 " FROM invoice.invoice_items"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
+					 " ORDER BY line_no",
+					 2, (Oid[]) {INT8OID, INT8OID});
+	api_prepare_once(&payments_plan, "SELECT payment_id, amount, method, paid_at"
+					 " FROM invoice.payments"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
+					 " ORDER BY payment_id",
+					 2, (Oid[]) {INT8OID, INT8OID});
 
 	api_execute(header_plan, keys, NULL, true, SPI_OK_SELECT);
 	if (SPI_processed == 0)

@@ -108,14 +108,13 @@ invoice_lock(int64 org_id, int64 invoice_id, InvoiceHeader *h)
 	static SPIPlanPtr plan = NULL;
 	bool		isnull;
 
-	if (plan == NULL)
-		plan = api_prepare("SELECT status, is_deleted, item_count, next_line_no,"
-						   " subtotal, discount_total, tax_total, total, amount_paid"
-						   " FROM invoice.invoices"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
-						   " FOR UPDATE",
-						   2, (Oid[]) {INT8OID, INT8OID});
+	api_prepare_once(&plan, "SELECT status, is_deleted, item_count, next_line_no,"
+					 " subtotal, discount_total, tax_total, total, amount_paid"
+					 " FROM invoice.invoices"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
+					 " FOR UPDATE",
+					 2, (Oid[]) {INT8OID, INT8OID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id)},
 				NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 0)
@@ -180,13 +179,12 @@ header_write_totals(const InvoiceHeader *h)
 	static SPIPlanPtr plan = NULL;
 	Datum		values[8];
 
-	if (plan == NULL)
-		plan = api_prepare("UPDATE invoice.invoices SET subtotal = $3, discount_total = $4,"
-						   " tax_total = $5, total = $6, item_count = $7, next_line_no = $8"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
-						   8, (Oid[]) {INT8OID, INT8OID, NUMERICOID, NUMERICOID,
-							   NUMERICOID, NUMERICOID, INT4OID, INT4OID});
+	api_prepare_once(&plan, "UPDATE invoice.invoices SET subtotal = $3, discount_total = $4,"
+					 " tax_total = $5, total = $6, item_count = $7, next_line_no = $8"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2",
+					 8, (Oid[]) {INT8OID, INT8OID, NUMERICOID, NUMERICOID,
+					 NUMERICOID, NUMERICOID, INT4OID, INT4OID});
 	values[0] = Int64GetDatum(h->org_id);
 	values[1] = Int64GetDatum(h->invoice_id);
 	values[2] = NumericGetDatum(money_to_numeric(h->totals.subtotal, MONEY_SCALE));
@@ -304,12 +302,9 @@ items_insert(int64 org_id, int64 invoice_id, const InvoiceItem *items, int nitem
 		SPI_freeplan(plan);
 		plan = NULL;
 	}
-	if (plan == NULL)
-	{
-		plan = api_prepare("INSERT INTO invoice.invoice_items SELECT * FROM pg_catalog.unnest($1)",
-						   1, &arraytype);
-		plan_argtype = arraytype;
-	}
+	api_prepare_once(&plan, "INSERT INTO invoice.invoice_items SELECT * FROM pg_catalog.unnest($1)",
+					 1, &arraytype);
+	plan_argtype = arraytype;
 	api_execute(plan, (Datum[]) {PointerGetDatum(array)}, NULL, false, SPI_OK_INSERT);
 	if (SPI_processed != (uint64) nitems)
 		elog(ERROR, "inserted " UINT64_FORMAT " items, expected %d", SPI_processed, nitems);
@@ -338,15 +333,14 @@ item_read(int64 org_id, int64 invoice_id, int32 line_no, InvoiceItem *it)
 	bool		isnull;
 	Datum		d;
 
-	if (plan == NULL)
-		plan = api_prepare("SELECT description, quantity, unit_price, tax_rate, discount_pct,"
-						   " base, discount, net, tax, line_total,"
-						   " material, karat, weight_grams, sku"
-						   " FROM invoice.invoice_items"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
-						   " AND line_no OPERATOR(pg_catalog.=) $3",
-						   3, (Oid[]) {INT8OID, INT8OID, INT4OID});
+	api_prepare_once(&plan, "SELECT description, quantity, unit_price, tax_rate, discount_pct,"
+					 " base, discount, net, tax, line_total,"
+					 " material, karat, weight_grams, sku"
+					 " FROM invoice.invoice_items"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
+					 " AND line_no OPERATOR(pg_catalog.=) $3",
+					 3, (Oid[]) {INT8OID, INT8OID, INT4OID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 				Int32GetDatum(line_no)}, NULL, true, SPI_OK_SELECT);
 	if (SPI_processed == 0)
@@ -474,18 +468,17 @@ invoice_create_invoice(PG_FUNCTION_ARGS)
 	values[10] = Int32GetDatum(nitems + 1);
 
 	api_begin(&call);
-	if (plan == NULL)
-		plan = api_prepare("INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
-						   " currency, subtotal, discount_total, tax_total, total,"
-						   " item_count, next_line_no)"
-						   " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11"
-						   " FROM invoice.customers c"
-						   " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
-						   " AND c.customer_id OPERATOR(pg_catalog.=) $2"
-						   " RETURNING invoice_id",
-						   11, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
-							   NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
-							   INT4OID, INT4OID});
+	api_prepare_once(&plan, "INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
+					 " currency, subtotal, discount_total, tax_total, total,"
+					 " item_count, next_line_no)"
+					 " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11"
+					 " FROM invoice.customers c"
+					 " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
+					 " AND c.customer_id OPERATOR(pg_catalog.=) $2"
+					 " RETURNING invoice_id",
+					 11, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
+					 NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
+					 INT4OID, INT4OID});
 	api_execute(plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	require_customer(org_id, customer_id, SPI_processed == 1);
 	invoice_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
@@ -575,15 +568,14 @@ invoice_update_item(PG_FUNCTION_ARGS)
 		elog(ERROR, "tenant " INT64_FORMAT " vanished", org_id);
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "change items of", &h, &call);
-	if (plan == NULL)
-		plan = api_prepare("UPDATE invoice.invoice_items SET description = $4, quantity = $5,"
-						   " unit_price = $6, tax_rate = $7, discount_pct = $8, base = $9,"
-						   " discount = $10, net = $11, tax = $12, line_total = $13,"
-						   " material = $14, karat = $15, weight_grams = $16, sku = $17"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
-						   " AND line_no OPERATOR(pg_catalog.=) $3",
-						   ITEM_NARGS, (Oid *) item_types);
+	api_prepare_once(&plan, "UPDATE invoice.invoice_items SET description = $4, quantity = $5,"
+					 " unit_price = $6, tax_rate = $7, discount_pct = $8, base = $9,"
+					 " discount = $10, net = $11, tax = $12, line_total = $13,"
+					 " material = $14, karat = $15, weight_grams = $16, sku = $17"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
+					 " AND line_no OPERATOR(pg_catalog.=) $3",
+					 ITEM_NARGS, (Oid *) item_types);
 	item_read(org_id, invoice_id, line_no, &old);
 
 	it = old;
@@ -619,12 +611,11 @@ invoice_remove_item(PG_FUNCTION_ARGS)
 	line_no = PG_GETARG_INT32(1);
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "remove items from", &h, &call);
-	if (plan == NULL)
-		plan = api_prepare("DELETE FROM invoice.invoice_items"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice_id OPERATOR(pg_catalog.=) $2"
-						   " AND line_no OPERATOR(pg_catalog.=) $3",
-						   3, (Oid[]) {INT8OID, INT8OID, INT4OID});
+	api_prepare_once(&plan, "DELETE FROM invoice.invoice_items"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
+					 " AND line_no OPERATOR(pg_catalog.=) $3",
+					 3, (Oid[]) {INT8OID, INT8OID, INT4OID});
 	item_read(org_id, invoice_id, line_no, &old);
 	totals_add(&h.totals, &old, -1);
 	h.item_count--;
@@ -655,14 +646,13 @@ invoice_set_customer(PG_FUNCTION_ARGS)
 	customer_id = PG_GETARG_INT64(1);
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "change the customer of", &h, &call);
-	if (plan == NULL)
-		plan = api_prepare("UPDATE invoice.invoices i SET customer_id = c.customer_id"
-						   " FROM invoice.customers c"
-						   " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
-						   " AND i.invoice_id OPERATOR(pg_catalog.=) $2"
-						   " AND c.org_id OPERATOR(pg_catalog.=) $1"
-						   " AND c.customer_id OPERATOR(pg_catalog.=) $3",
-						   3, (Oid[]) {INT8OID, INT8OID, INT8OID});
+	api_prepare_once(&plan, "UPDATE invoice.invoices i SET customer_id = c.customer_id"
+					 " FROM invoice.customers c"
+					 " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
+					 " AND i.invoice_id OPERATOR(pg_catalog.=) $2"
+					 " AND c.org_id OPERATOR(pg_catalog.=) $1"
+					 " AND c.customer_id OPERATOR(pg_catalog.=) $3",
+					 3, (Oid[]) {INT8OID, INT8OID, INT8OID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 				Int64GetDatum(customer_id)}, NULL, false, SPI_OK_UPDATE);
 	require_customer(org_id, customer_id, SPI_processed == 1);
@@ -687,11 +677,10 @@ invoice_delete_draft(PG_FUNCTION_ARGS)
 
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "delete", &h, &call);
-	if (plan == NULL)
-		plan = api_prepare("UPDATE invoice.invoices SET is_deleted = true"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
-						   2, (Oid[]) {INT8OID, INT8OID});
+	api_prepare_once(&plan, "UPDATE invoice.invoices SET is_deleted = true"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2",
+					 2, (Oid[]) {INT8OID, INT8OID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id)},
 				NULL, false, SPI_OK_UPDATE);
 	api_end(&call);
@@ -718,12 +707,11 @@ invoice_void(PG_FUNCTION_ARGS)
 	check_not_blank(reason, "reason");
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_ISSUED | STATUS_PAID, "void", &h, &call);
-	if (plan == NULL)
-		plan = api_prepare("UPDATE invoice.invoices SET status = 'void', void_reason = $3,"
-						   " voided_at = pg_catalog.now()"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND invoice_id OPERATOR(pg_catalog.=) $2",
-						   3, (Oid[]) {INT8OID, INT8OID, TEXTOID});
+	api_prepare_once(&plan, "UPDATE invoice.invoices SET status = 'void', void_reason = $3,"
+					 " voided_at = pg_catalog.now()"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2",
+					 3, (Oid[]) {INT8OID, INT8OID, TEXTOID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 				CStringGetTextDatum(reason)}, NULL, false, SPI_OK_UPDATE);
 	api_end(&call);
@@ -790,18 +778,15 @@ invoice_record_payment(PG_FUNCTION_ARGS)
 				 errmsg("\"method\" must be one of cash, card, transfer, nequi, daviplata, check, other")));
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_ISSUED, "record a payment on", &h, &call);
-	if (insert_plan == NULL)
-	{
-		insert_plan = api_prepare("INSERT INTO invoice.payments (org_id, invoice_id, amount, method, created_by)"
-								  " VALUES ($1, $2, $3, $4, $5) RETURNING payment_id",
-								  5, (Oid[]) {INT8OID, INT8OID, NUMERICOID, TEXTOID, INT8OID});
-		update_plan = api_prepare("UPDATE invoice.invoices SET amount_paid = $3,"
-								  " status = CASE WHEN $4 THEN 'paid' ELSE status END,"
-								  " paid_at = CASE WHEN $4 THEN pg_catalog.now() ELSE paid_at END"
-								  " WHERE org_id OPERATOR(pg_catalog.=) $1"
-								  " AND invoice_id OPERATOR(pg_catalog.=) $2",
-								  4, (Oid[]) {INT8OID, INT8OID, NUMERICOID, BOOLOID});
-	}
+	api_prepare_once(&insert_plan, "INSERT INTO invoice.payments (org_id, invoice_id, amount, method, created_by)"
+					 " VALUES ($1, $2, $3, $4, $5) RETURNING payment_id",
+					 5, (Oid[]) {INT8OID, INT8OID, NUMERICOID, TEXTOID, INT8OID});
+	api_prepare_once(&update_plan, "UPDATE invoice.invoices SET amount_paid = $3,"
+					 " status = CASE WHEN $4 THEN 'paid' ELSE status END,"
+					 " paid_at = CASE WHEN $4 THEN pg_catalog.now() ELSE paid_at END"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2",
+					 4, (Oid[]) {INT8OID, INT8OID, NUMERICOID, BOOLOID});
 	if (amount > h.totals.total - h.amount_paid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

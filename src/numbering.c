@@ -91,10 +91,9 @@ numbering_lock(int64 org_id)
 {
 	static SPIPlanPtr plan = NULL;
 
-	if (plan == NULL)
-		plan = api_prepare("SELECT 1 FROM invoice.invoice_counters"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-						   1, (Oid[]) {INT8OID});
+	api_prepare_once(&plan, "SELECT 1 FROM invoice.invoice_counters"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+					 1, (Oid[]) {INT8OID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		elog(ERROR, "tenant " INT64_FORMAT " has no numbering row", org_id);
@@ -114,10 +113,9 @@ numbering_last(int64 org_id, int64 *last)
 	static SPIPlanPtr plan = NULL;
 	bool		isnull;
 
-	if (plan == NULL)
-		plan = api_prepare("SELECT pg_catalog.max(number) FROM invoice.invoices"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1",
-						   1, (Oid[]) {INT8OID});
+	api_prepare_once(&plan, "SELECT pg_catalog.max(number) FROM invoice.invoices"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1",
+					 1, (Oid[]) {INT8OID});
 	if (SPI_execute_snapshot(plan, (Datum[]) {Int64GetDatum(org_id)}, NULL,
 							 GetLatestSnapshot(), InvalidSnapshot,
 							 true, false, 1) != SPI_OK_SELECT)
@@ -145,14 +143,13 @@ invoice_issue(PG_FUNCTION_ARGS)
 	ApiCall		call;
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "issue", &h, &call);
-	if (issue_plan == NULL)
-		issue_plan = api_prepare("UPDATE invoice.invoices SET number = $3,"
-								 " number_text = $4, issued_at = $5,"
-								 " status = CASE WHEN $6 THEN 'paid' ELSE 'issued' END,"
-								 " paid_at = CASE WHEN $6 THEN $5 END"
-								 " WHERE org_id OPERATOR(pg_catalog.=) $1"
-								 " AND invoice_id OPERATOR(pg_catalog.=) $2",
-								 6, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
+	api_prepare_once(&issue_plan, "UPDATE invoice.invoices SET number = $3,"
+					 " number_text = $4, issued_at = $5,"
+					 " status = CASE WHEN $6 THEN 'paid' ELSE 'issued' END,"
+					 " paid_at = CASE WHEN $6 THEN $5 END"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2",
+					 6, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
 
 	if (h.item_count == 0)
 		ereport(ERROR,

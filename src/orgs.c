@@ -367,20 +367,17 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 	types[SETTINGS_NARGS + 2] = TEXTOID;
 
 	api_begin(&call);
-	if (slug_plan == NULL)
-	{
-		slug_plan = api_prepare("SELECT 1 FROM invoice.organizations WHERE slug OPERATOR(pg_catalog.=) $1",
-								1, (Oid[]) {TEXTOID});
-		insert_plan = api_prepare(
-								  "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
-								  " number_from, number_to, resolution, valid_from, valid_to, timezone,"
-								  " rounding, is_active, slug, name, tax_id)"
-								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-								  " RETURNING org_id",
-								  SETTINGS_NARGS + 3, types);
-		counter_plan = api_prepare("INSERT INTO invoice.invoice_counters (org_id) VALUES ($1)",
-								   1, (Oid[]) {INT8OID});
-	}
+	api_prepare_once(&slug_plan, "SELECT 1 FROM invoice.organizations WHERE slug OPERATOR(pg_catalog.=) $1",
+					 1, (Oid[]) {TEXTOID});
+	api_prepare_once(&insert_plan,
+					 "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
+					 " number_from, number_to, resolution, valid_from, valid_to, timezone,"
+					 " rounding, is_active, slug, name, tax_id)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+					 " RETURNING org_id",
+					 SETTINGS_NARGS + 3, types);
+	api_prepare_once(&counter_plan, "INSERT INTO invoice.invoice_counters (org_id) VALUES ($1)",
+					 1, (Oid[]) {INT8OID});
 	api_execute(slug_plan, &values[SETTINGS_NARGS], NULL, true, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		ereport(ERROR,
@@ -432,21 +429,18 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 	types[SETTINGS_NARGS] = INT8OID;
 
 	api_begin(&call);
-	if (read_plan == NULL)
-	{
-		read_plan = api_prepare("SELECT currency, default_tax_rate, prefix, number_from, number_to,"
-								" resolution, valid_from, valid_to, timezone, rounding, is_active"
-								" FROM invoice.organizations"
-								" WHERE org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
-								1, (Oid[]) {INT8OID});
-		update_plan = api_prepare(
-								  "UPDATE invoice.organizations SET currency = $1, default_tax_rate = $2,"
-								  " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
-								  " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
-								  " is_active = $11"
-								  " WHERE org_id OPERATOR(pg_catalog.=) $12",
-								  SETTINGS_NARGS + 1, types);
-	}
+	api_prepare_once(&read_plan, "SELECT currency, default_tax_rate, prefix, number_from, number_to,"
+					 " resolution, valid_from, valid_to, timezone, rounding, is_active"
+					 " FROM invoice.organizations"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+					 1, (Oid[]) {INT8OID});
+	api_prepare_once(&update_plan,
+					 "UPDATE invoice.organizations SET currency = $1, default_tax_rate = $2,"
+					 " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
+					 " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
+					 " is_active = $11"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $12",
+					 SETTINGS_NARGS + 1, types);
 
 	/*
 	 * Lock the row (FOR NO KEY UPDATE: the foreign key checks of invoices
@@ -538,11 +532,10 @@ invoice_grant_tenant(PG_FUNCTION_ARGS)
 				 errmsg("tenant " INT64_FORMAT " does not exist", org_id)));
 
 	api_begin(&call);
-	if (plan == NULL)
-		plan = api_prepare("INSERT INTO invoice.tenant_grants (org_id, role_oid, role_name)"
-						   " VALUES ($1, $2, $3)"
-						   " ON CONFLICT (org_id, role_oid) DO UPDATE SET role_name = excluded.role_name",
-						   3, (Oid[]) {INT8OID, OIDOID, NAMEOID});
+	api_prepare_once(&plan, "INSERT INTO invoice.tenant_grants (org_id, role_oid, role_name)"
+					 " VALUES ($1, $2, $3)"
+					 " ON CONFLICT (org_id, role_oid) DO UPDATE SET role_name = excluded.role_name",
+					 3, (Oid[]) {INT8OID, OIDOID, NAMEOID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), ObjectIdGetDatum(roleid),
 				NameGetDatum(PG_GETARG_NAME(0))}, NULL, false, SPI_OK_INSERT);
 	api_end(&call);
@@ -567,11 +560,10 @@ invoice_revoke_tenant(PG_FUNCTION_ARGS)
 	org_id = PG_GETARG_INT64(1);
 
 	api_begin(&call);
-	if (plan == NULL)
-		plan = api_prepare("DELETE FROM invoice.tenant_grants"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND role_oid OPERATOR(pg_catalog.=) $2",
-						   2, (Oid[]) {INT8OID, OIDOID});
+	api_prepare_once(&plan, "DELETE FROM invoice.tenant_grants"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND role_oid OPERATOR(pg_catalog.=) $2",
+					 2, (Oid[]) {INT8OID, OIDOID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), ObjectIdGetDatum(roleid)},
 				NULL, false, SPI_OK_DELETE);
 	if (SPI_processed == 0)
@@ -633,15 +625,12 @@ invoice_add_user(PG_FUNCTION_ARGS)
 	nulls[3] = telegram_user_id ? ' ' : 'n';
 
 	api_begin(&call);
-	if (insert_plan == NULL)
-	{
-		tg_plan = api_prepare("SELECT 1 FROM invoice.users WHERE org_id OPERATOR(pg_catalog.=) $1"
-							  " AND telegram_user_id OPERATOR(pg_catalog.=) $2",
-							  2, (Oid[]) {INT8OID, INT8OID});
-		insert_plan = api_prepare("INSERT INTO invoice.users (org_id, display_name, role, telegram_user_id)"
-								  " VALUES ($1, $2, $3, $4) RETURNING user_id",
-								  4, (Oid[]) {INT8OID, TEXTOID, TEXTOID, INT8OID});
-	}
+	api_prepare_once(&tg_plan, "SELECT 1 FROM invoice.users WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND telegram_user_id OPERATOR(pg_catalog.=) $2",
+					 2, (Oid[]) {INT8OID, INT8OID});
+	api_prepare_once(&insert_plan, "INSERT INTO invoice.users (org_id, display_name, role, telegram_user_id)"
+					 " VALUES ($1, $2, $3, $4) RETURNING user_id",
+					 4, (Oid[]) {INT8OID, TEXTOID, TEXTOID, INT8OID});
 	if (telegram_user_id != 0)
 	{
 		api_execute(tg_plan, (Datum[]) {values[0], values[3]}, NULL, true, SPI_OK_SELECT);

@@ -272,17 +272,15 @@ tenant_load(int64 org_id, TenantEntry *entry)
 	args[0] = Int64GetDatum(org_id);
 
 	api_begin(&call);
-	if (org_plan == NULL)
-		org_plan = api_prepare(
-							   "SELECT is_active, currency, default_tax_rate, prefix, number_from,"
-							   " number_to, valid_from, valid_to, timezone"
-							   " FROM invoice.organizations WHERE org_id OPERATOR(pg_catalog.=) $1",
-							   1, (Oid[]) {INT8OID});
-	if (grant_plan == NULL)
-		grant_plan = api_prepare(
-								 "SELECT role_oid, role_name FROM invoice.tenant_grants"
-								 " WHERE org_id OPERATOR(pg_catalog.=) $1",
-								 1, (Oid[]) {INT8OID});
+	api_prepare_once(&org_plan,
+					 "SELECT is_active, currency, default_tax_rate, prefix, number_from,"
+					 " number_to, valid_from, valid_to, timezone"
+					 " FROM invoice.organizations WHERE org_id OPERATOR(pg_catalog.=) $1",
+					 1, (Oid[]) {INT8OID});
+	api_prepare_once(&grant_plan,
+					 "SELECT role_oid, role_name FROM invoice.tenant_grants"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1",
+					 1, (Oid[]) {INT8OID});
 
 	api_execute(org_plan, args, NULL, true, SPI_OK_SELECT);
 	if (SPI_processed == 1)
@@ -419,12 +417,11 @@ user_lookup(int64 org_id, int64 user_id, UserEntry *out)
 	args[0] = Int64GetDatum(org_id);
 	args[1] = Int64GetDatum(user_id);
 	api_begin(&call);
-	if (plan == NULL)
-		plan = api_prepare("SELECT is_active, role OPERATOR(pg_catalog.=) 'admin'"
-						   " FROM invoice.users"
-						   " WHERE org_id OPERATOR(pg_catalog.=) $1"
-						   " AND user_id OPERATOR(pg_catalog.=) $2",
-						   2, (Oid[]) {INT8OID, INT8OID});
+	api_prepare_once(&plan, "SELECT is_active, role OPERATOR(pg_catalog.=) 'admin'"
+					 " FROM invoice.users"
+					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+					 " AND user_id OPERATOR(pg_catalog.=) $2",
+					 2, (Oid[]) {INT8OID, INT8OID});
 	api_execute(plan, args, NULL, true, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
