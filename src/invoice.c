@@ -15,6 +15,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 
 #include "audit.h"
 #include "invoice.h"
@@ -26,6 +27,10 @@ void		_PG_init(void);
 /*
  * _PG_init
  *		Refuses late loading, then sets up the tenant context and caches.
+ *		The "invoice" prefix is reserved last: reserving it removes every
+ *		invoice.* value read from postgresql.conf or ALTER SYSTEM that no
+ *		variable defined so far claims, so each module defines its own
+ *		variables before.
  */
 void
 _PG_init(void)
@@ -41,4 +46,7 @@ _PG_init(void)
 	exec_init();
 	commit_init();
 	audit_init();
+
+	/* after every invoice.* variable is defined */
+	MarkGUCPrefixReserved("invoice");
 }

@@ -654,7 +654,6 @@ tenant_init(void)
 							   GUC_NO_RESET_ALL | GUC_NOT_IN_SAMPLE |
 							   GUC_DISALLOW_IN_FILE | GUC_DISALLOW_IN_AUTO_FILE,
 							   check_context_guc, NULL, NULL);
-	MarkGUCPrefixReserved("invoice");
 
 	CacheRegisterRelcacheCallback(tenant_relcache_callback, (Datum) 0);
 }
