@@ -58,7 +58,7 @@ CREATE TABLE invoice.organizations (
 	CONSTRAINT organizations_slug_check CHECK (slug OPERATOR(pg_catalog.~) '^[a-z0-9][a-z0-9-]{1,62}$'),
 	CONSTRAINT organizations_name_check CHECK (pg_catalog.btrim(name) OPERATOR(pg_catalog.<>) ''),
 	CONSTRAINT organizations_currency_check CHECK (currency OPERATOR(pg_catalog.~) '^[A-Z]{3}$'),
-	CONSTRAINT organizations_tax_rate_check CHECK (default_tax_rate BETWEEN 0 AND 100),
+	CONSTRAINT organizations_tax_rate_check CHECK (default_tax_rate OPERATOR(pg_catalog.>=) 0 AND default_tax_rate OPERATOR(pg_catalog.<=) 100),
 	CONSTRAINT organizations_prefix_check CHECK (prefix OPERATOR(pg_catalog.~) '^[A-Za-z0-9-]{0,10}$'),
 	CONSTRAINT organizations_range_check CHECK (number_from OPERATOR(pg_catalog.>) 0 AND (number_to IS NULL OR number_to OPERATOR(pg_catalog.>=) number_from)),
 	CONSTRAINT organizations_validity_check CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to OPERATOR(pg_catalog.>=) valid_from),
@@ -203,10 +203,19 @@ CREATE TABLE invoice.invoice_items (
 	CONSTRAINT invoice_items_invoice_fkey FOREIGN KEY (org_id, invoice_id) REFERENCES invoice.invoices (org_id, invoice_id),
 	CONSTRAINT invoice_items_quantity_check CHECK (quantity OPERATOR(pg_catalog.>) 0),
 	CONSTRAINT invoice_items_price_check CHECK (unit_price OPERATOR(pg_catalog.>=) 0),
-	CONSTRAINT invoice_items_rates_check CHECK (tax_rate BETWEEN 0 AND 100 AND discount_pct BETWEEN 0 AND 100),
+	CONSTRAINT invoice_items_rates_check CHECK (tax_rate OPERATOR(pg_catalog.>=) 0 AND tax_rate OPERATOR(pg_catalog.<=) 100
+		AND discount_pct OPERATOR(pg_catalog.>=) 0 AND discount_pct OPERATOR(pg_catalog.<=) 100),
 	CONSTRAINT invoice_items_karat_check CHECK (karat BETWEEN 1 AND 24)
 );
 COMMENT ON TABLE invoice.invoice_items IS 'invoice lines with their rounded amounts';
+
+-- the accepted payment methods: one list, in C (src/payment_methods.c),
+-- read by payments_method_check, record_payment() and the documents
+CREATE FUNCTION invoice.payment_methods()
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'invoice_payment_methods'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION invoice.payment_methods() IS 'the accepted payment methods, as payments.method stores them';
 
 CREATE SEQUENCE invoice.payment_id_seq;
 
@@ -222,7 +231,7 @@ CREATE TABLE invoice.payments (
 	CONSTRAINT payments_invoice_fkey FOREIGN KEY (org_id, invoice_id) REFERENCES invoice.invoices (org_id, invoice_id),
 	CONSTRAINT payments_created_by_fkey FOREIGN KEY (org_id, created_by) REFERENCES invoice.users (org_id, user_id),
 	CONSTRAINT payments_amount_check CHECK (amount OPERATOR(pg_catalog.>) 0),
-	CONSTRAINT payments_method_check CHECK (method OPERATOR(pg_catalog.=) ANY (ARRAY['cash', 'card', 'transfer', 'nequi', 'daviplata', 'check', 'other']))
+	CONSTRAINT payments_method_check CHECK (method OPERATOR(pg_catalog.=) ANY (invoice.payment_methods()))
 );
 CREATE INDEX payments_invoice_idx ON invoice.payments (org_id, invoice_id);
 COMMENT ON TABLE invoice.payments IS 'payments received against issued invoices';

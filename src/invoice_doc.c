@@ -30,6 +30,7 @@
 
 #include "invoice_doc.h"
 #include "money.h"
+#include "payment_methods.h"
 
 /* the columns of the header statement */
 #define Anum_hdr_invoice_id			1
@@ -649,19 +650,5 @@ doc_stamp(const InvoiceDoc *doc)
 const char *
 doc_method_label(const char *method)
 {
-	static const char *const names[][2] = {
-		{"cash", "Efectivo"},
-		{"card", "Tarjeta"},
-		{"transfer", "Transferencia"},
-		{"nequi", "Nequi"},
-		{"daviplata", "Daviplata"},
-		{"check", "Cheque"},
-		{"other", "Otro"},
-	};
-	int			i;
-
-	for (i = 0; i < lengthof(names); i++)
-		if (strcmp(method, names[i][0]) == 0)
-			return names[i][1];
-	return method;
+	return payment_method_label(method);
 }

@@ -187,7 +187,9 @@ item_number(const JsonbValue *v, int idx, const NumberSpec *spec)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("item %d: \"%s\" must be a number", idx, spec->name)));
 
-	switch (money_from_numeric(v->val.numeric, spec->scale, spec->max, &value))
+	switch (spec->is_percentage ?
+			rate_from_numeric(v->val.numeric, &value) :
+			money_from_numeric(v->val.numeric, spec->scale, spec->max, &value))
 	{
 		case MONEY_OK:
 			break;

@@ -30,6 +30,7 @@
 #include "invoice.h"
 #include "items.h"
 #include "money.h"
+#include "payment_methods.h"
 
 PG_FUNCTION_INFO_V1(invoice_create_invoice);
 PG_FUNCTION_INFO_V1(invoice_add_item);
@@ -42,10 +43,6 @@ PG_FUNCTION_INFO_V1(invoice_record_payment);
 
 #define NOTES_MAX		4000
 #define REASON_MAX		1000
-
-static const char *const payment_methods[] = {
-	"cash", "card", "transfer", "nequi", "daviplata", "check", "other"
-};
 
 /* ----------
  * The header
@@ -734,8 +731,6 @@ invoice_record_payment(PG_FUNCTION_ARGS)
 	int64		invoice_id;
 	int64		amount;
 	char	   *method;
-	bool		known = false;
-	int			i;
 	InvoiceHeader h;
 	int64		payment_id;
 	bool		isnull;
@@ -769,13 +764,10 @@ invoice_record_payment(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"amount\" must be greater than zero")));
 	method = arg_trimmed_text(fcinfo, 2);
-	for (i = 0; i < lengthof(payment_methods); i++)
-		if (strcmp(method, payment_methods[i]) == 0)
-			known = true;
-	if (!known)
+	if (!payment_method_known(method))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"method\" must be one of cash, card, transfer, nequi, daviplata, check, other")));
+				 errmsg("\"method\" must be one of %s", payment_method_list())));
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_ISSUED, "record a payment on", &h, &call);
 	api_prepare_once(&insert_plan, "INSERT INTO invoice.payments (org_id, invoice_id, amount, method, created_by)"

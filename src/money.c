@@ -166,6 +166,27 @@ money_to_cstring(int64 value, int scale)
 }
 
 /*
+ * rate_from_numeric
+ *		Every rate the API takes or reads back is checked here: 0 to 100
+ *		with at most 4 decimals.  The columns say the same (numeric(7,4)
+ *		and the CHECKs organizations_tax_rate_check and
+ *		invoice_items_rates_check).  The decimals are checked before the
+ *		sign, as money_from_numeric does.
+ */
+MoneyParseResult
+rate_from_numeric(Numeric num, int64 *result)
+{
+	int64		rate;
+	MoneyParseResult r = money_from_numeric(num, RATE_SCALE, RATE_100, &rate);
+
+	if (r == MONEY_OK && rate < 0)
+		r = MONEY_OUT_OF_RANGE;
+	if (r == MONEY_OK)
+		*result = rate;
+	return r;
+}
+
+/*
  * money_to_numeric
  *		The Numeric for `value` with exactly `scale` decimals (12.50, not
  *		12.5).

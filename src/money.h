@@ -41,6 +41,13 @@ typedef enum MoneyParseResult
 extern MoneyParseResult money_from_numeric(Numeric num, int scale, int64 limit,
 										   int64 *result);
 
+/*
+ * rate_from_numeric: the one rule for percentages (tax_rate, discount_pct,
+ * default_tax_rate): 0 to 100 with at most 4 decimals, at RATE_SCALE.  A
+ * negative value is MONEY_OUT_OF_RANGE.
+ */
+extern MoneyParseResult rate_from_numeric(Numeric num, int64 *result);
+
 /* money_to_numeric: the Numeric with exactly `scale` decimals for value */
 extern Numeric money_to_numeric(int64 value, int scale);
 

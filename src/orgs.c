@@ -183,9 +183,7 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 		else if (strcmp(key, "default_tax_rate") == 0)
 		{
 			if (v.type != jbvNumeric ||
-				money_from_numeric(v.val.numeric, RATE_SCALE, RATE_100,
-								   &s->default_tax_rate) != MONEY_OK ||
-				s->default_tax_rate < 0)
+				rate_from_numeric(v.val.numeric, &s->default_tax_rate) != MONEY_OK)
 				bad_setting(key, "a number between 0 and 100 with at most 4 decimals");
 		}
 		else if (strcmp(key, "prefix") == 0)
@@ -290,8 +288,8 @@ settings_from_row(OrgSettings *s)
 
 	settings_defaults(s);
 	s->currency = TextDatumGetCString(api_getdatum(0, 1, &isnull));
-	if (money_from_numeric(DatumGetNumeric(api_getdatum(0, 2, &isnull)),
-						   RATE_SCALE, RATE_100, &s->default_tax_rate) != MONEY_OK)
+	if (rate_from_numeric(DatumGetNumeric(api_getdatum(0, 2, &isnull)),
+						  &s->default_tax_rate) != MONEY_OK)
 		elog(ERROR, "invalid stored default_tax_rate");
 	s->prefix = TextDatumGetCString(api_getdatum(0, 3, &isnull));
 	s->number_from = DatumGetInt64(api_getdatum(0, 4, &isnull));

@@ -288,8 +288,8 @@ tenant_load(int64 org_id, TenantEntry *entry)
 		entry->exists = true;
 		s->is_active = DatumGetBool(api_getdatum(0, 1, &isnull));
 		copy_text_field(s->currency, sizeof(s->currency), 2);
-		if (money_from_numeric(DatumGetNumeric(api_getdatum(0, 3, &isnull)),
-							   RATE_SCALE, RATE_100, &rate) != MONEY_OK)
+		if (rate_from_numeric(DatumGetNumeric(api_getdatum(0, 3, &isnull)),
+							  &rate) != MONEY_OK)
 			elog(ERROR, "invalid default_tax_rate of tenant " INT64_FORMAT, org_id);
 		s->default_tax_rate = rate;
 		copy_text_field(s->prefix, sizeof(s->prefix), 4);

@@ -228,7 +228,7 @@ default_tax_rate_arg(Numeric num)
 {
 	int64		rate = 0;
 
-	switch (money_from_numeric(num, RATE_SCALE, RATE_100, &rate))
+	switch (rate_from_numeric(num, &rate))
 	{
 		case MONEY_OK:
 			break;
