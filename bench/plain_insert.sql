@@ -1,5 +1,5 @@
 -- bench/plain_insert.sql: the ceiling.  The same issued header row (totals
--- as literals, computed once by hand with API.md's arithmetic and checked
+-- as literals, computed once by hand with the arithmetic of README.md and checked
 -- by bench/run.sh against what the API stored) and the same 5 item rows,
 -- written with plain INSERTs into bench_plain tables of the same shape
 -- (same columns, defaults, checks, indexes, primary and foreign keys) that

@@ -42,7 +42,7 @@ SELECT invoice.upsert_customer('CC', '1020304050', 'María Pérez') AS maria \gs
 SELECT invoice.upsert_customer('NIT', '800197268-4', 'Empresa') AS empresa \gset
 
 ----------------------------------------------------------------------
--- a draft with the example of API.md and a jewelry line
+-- a draft with the worked example of sql/totals.sql and a jewelry line
 ----------------------------------------------------------------------
 SELECT invoice.create_invoice(:maria, '[
   {"description": "Cadena de plata", "quantity": 3, "unit_price": 333.33, "discount_pct": 10, "tax_rate": 19},

@@ -1,7 +1,7 @@
 --
 -- invoice.totals(items jsonb, default_tax_rate numeric DEFAULT 19)
 --
--- The per-line arithmetic of API.md section 3 (round per line, half away
+-- The per-line arithmetic of README.md "Invoices and money" (round per line, half away
 -- from zero, 2 decimals), the shape of the result, and every kind of bad
 -- input with its SQLSTATE and message.
 --
@@ -60,7 +60,7 @@ END
 $$;
 
 --
--- The example of API.md: quantity 3, unit_price 333.33, discount_pct 10,
+-- The worked example: quantity 3, unit_price 333.33, discount_pct 10,
 -- tax_rate 19: base 999.99, discount 100.00, net 899.99, tax 171.00,
 -- line_total 1070.99.
 --
@@ -295,7 +295,7 @@ SELECT i, f.* FROM (VALUES
 		  {"description": "z", "quantity": 1, "unit_price": 1000000000000000, "tax_rate": 0}]')
 ) AS v(i, items), pg_temp.fails(v.items::jsonb) AS f ORDER BY i;
 
--- the function is declared as API.md says
+-- the function is declared as README.md "Reference" says
 SELECT p.oid::regprocedure AS function, p.provolatile, p.proisstrict, p.proparallel,
 	   pg_get_function_arguments(p.oid) AS arguments,
 	   pg_get_function_result(p.oid) AS result

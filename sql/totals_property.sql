@@ -109,7 +109,7 @@ CREATE TEMP TABLE prop_batches AS
 SELECT batch, (ARRAY[19, 0, 5, 16, 12.3456, 100, 19.0000])[batch % 7 + 1]::numeric AS default_rate
 FROM prop_items GROUP BY batch;
 
--- the expected figures, per API.md section 3
+-- the expected figures, per README.md "Invoices and money"
 CREATE TEMP TABLE prop_expected AS
 SELECT p.i, p.batch,
 	   row_number() OVER (PARTITION BY p.batch ORDER BY p.i) AS line_no,

@@ -57,7 +57,8 @@
 #include "utils/rel.h"
 
 #include "audit.h"
-#include "invoice.h"
+#include "exec.h"
+#include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_audit_row);
 PG_FUNCTION_INFO_V1(invoice_audit_flush);

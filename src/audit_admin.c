@@ -44,8 +44,9 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
-#include "invoice.h"
+#include "exec.h"
 #include "money.h"
+#include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_audit_log_guard);
 PG_FUNCTION_INFO_V1(invoice_audit_enable);

@@ -45,7 +45,8 @@
 #include "utils/tuplestore.h"
 
 #include "audit.h"
-#include "invoice.h"
+#include "exec.h"
+#include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_audit_verify);
 PG_FUNCTION_INFO_V1(invoice_audit_purge);

@@ -45,7 +45,8 @@
 #include "utils/rel.h"
 
 #include "audit.h"
-#include "invoice.h"
+#include "commit.h"
+#include "exec.h"
 
 /* row images shorter than this are stored as they are */
 #define AUDIT_COMPRESS_MIN 128

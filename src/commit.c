@@ -46,7 +46,7 @@
 #include "utils/guc.h"
 #include "utils/resowner.h"
 
-#include "invoice.h"
+#include "commit.h"
 
 /* invoice.early_lock_release */
 static bool early_lock_release = true;

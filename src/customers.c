@@ -16,7 +16,9 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
-#include "invoice.h"
+#include "customers.h"
+#include "exec.h"
+#include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_upsert_customer);
 

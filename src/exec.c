@@ -29,7 +29,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
-#include "invoice.h"
+#include "exec.h"
 
 /* nesting depth of API calls running their own statements */
 static int	api_depth = 0;
@@ -91,7 +91,7 @@ exec_init(void)
  * api_owner
  *		The role the API's statements run as: the owner of the tables.
  */
-Oid
+static Oid
 api_owner(void)
 {
 	if (!OidIsValid(cached_owner))

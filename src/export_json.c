@@ -32,6 +32,7 @@
 #include "utils/timestamp.h"
 
 #include "invoice_doc.h"
+#include "items.h"
 #include "money.h"
 #include "totals.h"
 

@@ -33,7 +33,7 @@
 #include "utils/datum.h"
 #include "utils/rel.h"
 
-#include "invoice.h"
+#include "exec.h"
 
 PG_FUNCTION_INFO_V1(invoice_guard_invoice);
 PG_FUNCTION_INFO_V1(invoice_guard_invoice_item);

@@ -18,7 +18,9 @@
 #include "utils/guc.h"
 
 #include "audit.h"
-#include "invoice.h"
+#include "commit.h"
+#include "exec.h"
+#include "tenant.h"
 
 PG_MODULE_MAGIC;
 

@@ -28,9 +28,13 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "exec.h"
 #include "invoice_doc.h"
+#include "items.h"
+#include "lifecycle.h"
 #include "money.h"
 #include "payment_methods.h"
+#include "tenant.h"
 
 /* the columns of the header statement */
 #define Anum_hdr_invoice_id			1

@@ -17,8 +17,8 @@
 #include "lib/stringinfo.h"
 #include "pgtime.h"
 
-#include "invoice.h"
 #include "items.h"
+#include "lifecycle.h"
 #include "totals.h"
 
 /* a timestamptz column that may be NULL */

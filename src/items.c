@@ -2,7 +2,7 @@
  *
  * items.c
  *	  Invoice items: JSON in, validated fixed-point struct out, and the
- *	  per-line arithmetic of API.md section 3.
+ *	  per-line arithmetic of README.md, "Invoices and money".
  *
  * Every key of an item is checked for its JSON type, sign, range and
  * number of decimals (counted by value: 1.2500 has two).  Nothing is ever
@@ -481,7 +481,8 @@ line_amount(int128 num, int64 den, int idx)
 
 /*
  * item_compute
- *		The arithmetic of API.md section 3, one rounding per step:
+ *		The arithmetic of README.md, "Invoices and money", one rounding
+ *		per step:
  *
  *		base		= round(quantity * unit_price, 2)
  *		discount	= round(base * discount_pct / 100, 2)

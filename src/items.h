@@ -2,7 +2,7 @@
  *
  * items.h
  *	  Invoice items: JSON in, validated fixed-point struct out, and the
- *	  per-line arithmetic of API.md section 3.
+ *	  per-line arithmetic of README.md, "Invoices and money".
  *
  *-------------------------------------------------------------------------
  */
@@ -67,7 +67,8 @@ extern InvoiceItem *items_from_jsonb(Jsonb *items, const char *what, int *nitems
 
 /*
  * item_compute: fill base, discount, net, tax and line_total (and the
- * effective tax_rate) with the rounding of API.md; 22003 on overflow.
+ * effective tax_rate) with the rounding of README.md, "Invoices and money";
+ * 22003 on overflow.
  */
 extern void item_compute(InvoiceItem *item, int64 default_tax_rate, int idx);
 

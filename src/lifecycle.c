@@ -27,10 +27,12 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
-#include "invoice.h"
+#include "exec.h"
 #include "items.h"
+#include "lifecycle.h"
 #include "money.h"
 #include "payment_methods.h"
+#include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_create_invoice);
 PG_FUNCTION_INFO_V1(invoice_add_item);

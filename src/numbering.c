@@ -33,7 +33,11 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "invoice.h"
+#include "commit.h"
+#include "exec.h"
+#include "lifecycle.h"
+#include "numbering.h"
+#include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_issue);
 

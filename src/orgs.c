@@ -25,8 +25,11 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
-#include "invoice.h"
+#include "customers.h"
+#include "exec.h"
 #include "money.h"
+#include "numbering.h"
+#include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_create_organization);
 PG_FUNCTION_INFO_V1(invoice_update_organization);

@@ -27,6 +27,8 @@
 #include "utils/builtins.h"
 
 #include "invoice_doc.h"
+#include "items.h"
+#include "lifecycle.h"
 #include "money.h"
 
 PG_FUNCTION_INFO_V1(invoice_render_html);

@@ -38,6 +38,8 @@
 #include "utils/timestamp.h"
 
 #include "invoice_doc.h"
+#include "items.h"
+#include "lifecycle.h"
 #include "money.h"
 #include "pdf_text.h"
 

@@ -39,8 +39,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
-#include "invoice.h"
+#include "exec.h"
 #include "money.h"
+#include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_set_tenant);
 PG_FUNCTION_INFO_V1(invoice_current_org);
@@ -193,7 +194,12 @@ tenant_relcache_callback(Datum arg, Oid relid)
 		}
 }
 
-void
+/*
+ * tenant_cache_invalidate_all
+ *		Drops every cached setting, grant and user, in all backends, at
+ *		commit: a relcache invalidation of the changed table.
+ */
+static void
 tenant_cache_invalidate_all(Oid relid)
 {
 	CacheInvalidateRelcacheByRelid(relid);

@@ -99,9 +99,11 @@ tax_group_cmp(const void *a, const void *b)
 
 /*
  * totals_push_lines
- *		The "lines" array; see totals.h.
+ *		Pushes the "lines" array (one object per computed item: line_no,
+ *		base, discount, net, tax, line_total, tax_rate) as the next value
+ *		of *state.
  */
-void
+static void
 totals_push_lines(JsonbParseState **state, const InvoiceItem *items, int nitems)
 {
 	int			i;
@@ -188,9 +190,11 @@ totals_push_taxes(JsonbParseState **state, const InvoiceItem *items, int nitems)
 
 /*
  * totals_push_object
- *		The whole totals object; see totals.h.
+ *		Pushes the whole totals object (subtotal, discount_total,
+ *		tax_total, total, lines, taxes) as the next value of *state;
+ *		returns what pushJsonbValue returned for its end.
  */
-JsonbValue *
+static JsonbValue *
 totals_push_object(JsonbParseState **state, const InvoiceItem *items,
 				   int nitems, const InvoiceTotals *totals)
 {
@@ -210,7 +214,7 @@ totals_push_object(JsonbParseState **state, const InvoiceItem *items,
  * totals_to_jsonb
  *		The totals object as a Jsonb of its own.
  */
-Jsonb *
+static Jsonb *
 totals_to_jsonb(const InvoiceItem *items, int nitems, const InvoiceTotals *totals)
 {
 	JsonbParseState *state = NULL;

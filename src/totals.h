@@ -6,7 +6,8 @@
  *
  * Amounts are JSON numbers with exactly 2 decimals (1070.99, 100.00);
  * rates are JSON numbers without trailing zeros (19, 12.5, 0); line_no is
- * an integer.  Keys are those of API.md section 3.
+ * an integer.  Keys are those README.md documents under "Exports:
+ * invoice.to_json".
  *
  *-------------------------------------------------------------------------
  */
@@ -47,32 +48,11 @@ extern void json_push_amount(JsonbParseState **state, const char *key, int64 cen
 extern void json_push_rate(JsonbParseState **state, const char *key, int64 rate);
 
 /*
- * totals_push_lines: pushes the "lines" array (one object per computed
- * item: line_no, base, discount, net, tax, line_total, tax_rate) as the
- * next value of *state.
- */
-extern void totals_push_lines(JsonbParseState **state,
-							  const InvoiceItem *items, int nitems);
-
-/*
  * totals_push_taxes: pushes the "taxes" array ({rate, base, tax}: net and
  * tax summed by effective rate, rate ascending) as the next value of
  * *state; 22003 if a sum does not fit numeric(18,2).
  */
 extern void totals_push_taxes(JsonbParseState **state,
 							  const InvoiceItem *items, int nitems);
-
-/*
- * totals_push_object: pushes the whole totals object (subtotal,
- * discount_total, tax_total, total, lines, taxes) as the next value of
- * *state; returns what pushJsonbValue returned for its end.
- */
-extern JsonbValue *totals_push_object(JsonbParseState **state,
-									  const InvoiceItem *items, int nitems,
-									  const InvoiceTotals *totals);
-
-/* totals_to_jsonb: the totals object on its own, as a Jsonb */
-extern Jsonb *totals_to_jsonb(const InvoiceItem *items, int nitems,
-							  const InvoiceTotals *totals);
 
 #endif							/* INVOICE_TOTALS_H */

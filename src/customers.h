@@ -1,0 +1,16 @@
+/*-------------------------------------------------------------------------
+ *
+ * customers.h
+ *	  Identity documents shared with the tenant settings (customers.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef INVOICE_CUSTOMERS_H
+#define INVOICE_CUSTOMERS_H
+
+#include "postgres.h"
+
+/* 22023 unless `value` is a NIT "900123456-8" with a valid DIAN check digit */
+extern void nit_check(const char *value, const char *field);
+
+#endif							/* INVOICE_CUSTOMERS_H */
