@@ -20,11 +20,27 @@ ISOLATION_OPTS = --inputdir=test/isolation --outputdir=test/isolation
 PG_CPPFLAGS = -I$(srcdir)/src -DINVOICE_VERSION=\"$(EXTVERSION)\"
 # SHA-256 of the audit chain comes straight from OpenSSL (src/audit_chain.c)
 SHLIB_LINK  = -lcrypto
+# Export only what PostgreSQL looks up: the magic block, _PG_init and the
+# SQL-callable functions with their pg_finfo_ records.  Every other symbol
+# (api_begin, money_add, json_push_key, ...) stays local to invoice.so, so
+# it cannot collide with another library loaded in the same backend.
+SHLIB_LINK += -Wl,--version-script=invoice.map
+EXTRA_CLEAN = invoice.map
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# relink when the export list changes
+invoice$(DLSUFFIX): invoice.map
+
+# the export list, from the pg_finfo_ record of every SQL-callable function
+invoice.map: $(OBJS)
+	{ echo '{ global: Pg_magic_func; _PG_init;'; \
+	  nm -g --defined-only $(OBJS) | \
+	    sed -n 's/^[0-9a-f]* T pg_finfo_\(.*\)$$/\1; pg_finfo_\1;/p' | sort -u; \
+	  echo 'local: *; };'; } > $@.tmp && mv $@.tmp $@
 
 .PHONY: test run
 # The two README commands, for people who prefer make.
