@@ -187,6 +187,14 @@ extern void numbering_lock(int64 org_id);
 /* the last number issued by the tenant, as committed now; false if none */
 extern bool numbering_last(int64 org_id, int64 *last);
 
+/*
+ * numbering_write_issue: a locked draft becomes issued (paid when `paid`)
+ * with its number, and keeps the seller and customer its document shows
+ */
+extern void numbering_write_issue(int64 org_id, int64 invoice_id, int64 number,
+								  const char *number_text, TimestampTz issued_at,
+								  bool paid);
+
 /* ----------
  * Commit (commit.c)
  * ----------
@@ -204,5 +212,11 @@ extern void commit_init(void);
 
 /* 22023 unless `value` is a NIT "900123456-8" with a valid DIAN check digit */
 extern void nit_check(const char *value, const char *field);
+
+/* 22023 unless `email` looks like an e-mail address ("email" in messages) */
+extern void check_email(const char *email);
+
+/* 22023 unless `phone` has 7 to 15 digits ("phone" in messages) */
+extern void check_phone(const char *phone);
 
 #endif							/* INVOICE_H */
