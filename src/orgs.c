@@ -356,12 +356,16 @@ static const Oid settings_types[SETTINGS_NARGS] = {
 static bool
 identity_columns_exist(const OrgSettings *s)
 {
+	const char *key = s->address ? "address" : s->city ? "city" :
+		s->department ? "department" : s->phone ? "phone" :
+		s->email ? "email" : s->tax_regime ? "tax_regime" : NULL;
+
 	if (doc_schema_has("organizations", "tax_regime"))
 		return true;
-	if (s->address || s->city || s->department || s->phone || s->email || s->tax_regime)
+	if (key != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("settings: the shop's address, phone, e-mail and IVA regime need version 0.2 of extension \"invoice\""),
+				 errmsg("settings: \"%s\" needs version 0.2 of extension \"invoice\"", key),
 				 errhint("Run ALTER EXTENSION invoice UPDATE.")));
 	return false;
 }

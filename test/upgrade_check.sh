@@ -76,6 +76,24 @@ for v in "${versions[@]}"; do
     snapshot "$db" upg_before > /dev/null
     last_before=$(psql_q -d "$db" -c "SELECT string_agg(org_id || ':' || max, ',' ORDER BY org_id) FROM (SELECT org_id, max(number) FROM invoice.invoices GROUP BY org_id) m")
 
+    # what each issued invoice prints, before the upgrade (by this library)
+    prints() {
+        psql_q -d "$db" -c "CREATE TABLE IF NOT EXISTS public.$1 (invoice_id bigint, json text, html text, pdf text)" >/dev/null || return 1
+        for slug in upg-uno upg-dos; do
+            psql_q -d "$db" >/dev/null <<SQL || return 1
+BEGIN;
+SELECT invoice.set_tenant(org_id) FROM invoice.organizations WHERE slug = '$slug';
+INSERT INTO public.$1
+SELECT invoice_id, md5(invoice.to_json(invoice_id)::text), md5(invoice.render_html(invoice_id)),
+       md5(invoice.render_pdf(invoice_id))
+  FROM invoice.invoices WHERE org_id = invoice.current_org() AND status <> 'draft';
+COMMIT;
+SQL
+        done
+    }
+    prints upg_prints_before > "$tmp/prints.log" 2>&1
+    ok $? "$v: the issued invoices print before the upgrade" "$tmp/prints.log"
+
     psql_q -d "$db" -c "ALTER EXTENSION invoice UPDATE" > "$tmp/update.log" 2>&1
     ok $? "$v: ALTER EXTENSION invoice UPDATE" "$tmp/update.log"
     ok "$([ "$(psql_q -d "$db" -c "SELECT extversion FROM pg_extension WHERE extname = 'invoice'")" = "$newest" ]; echo $?)" \
@@ -110,6 +128,16 @@ SQL
         ok "$([ "${kept%%/*}" -gt 0 ] && [ "$(echo "$kept" | tr / '\n' | sort -u | wc -l)" = 1 ]; echo $?)" \
             "$v: every issued invoice got its seller and customer, each change audited (kept/issued/audited $kept)"
     fi
+
+    # and they print the same after it, now from what they keep
+    prints upg_prints_after > "$tmp/prints.log" 2>&1
+    psql_q -d "$db" >> "$tmp/prints.log" 2>&1 <<'SQL'
+SELECT 'prints differently: invoice ' || b.invoice_id
+  FROM public.upg_prints_before b LEFT JOIN public.upg_prints_after a USING (invoice_id)
+ WHERE (a.json, a.html, a.pdf) IS DISTINCT FROM (b.json, b.html, b.pdf);
+SQL
+    ok "$([ ! -s "$tmp/prints.log" ] && [ "$(psql_q -d "$db" -c "SELECT count(*) FROM public.upg_prints_before")" -gt 0 ]; echo $?)" \
+        "$v: every issued invoice prints the same after the upgrade (JSON, HTML, PDF)" "$tmp/prints.log"
 
     # numbering goes on without a gap, in both tenants
     psql_q -d "$db" > "$tmp/issue.log" 2>&1 <<'SQL'
