@@ -13,10 +13,66 @@
  * Issued invoices keep the seller and customer they were issued with
  * ------------------------------------------------------------------------ */
 
+-- what the document of an issued invoice shows of its seller and customer,
+-- kept by issue(); filled for the invoices issued under 0.1 below, once the
+-- shop's identity columns exist
+ALTER TABLE invoice.invoices
+	ADD COLUMN seller_snapshot jsonb,
+	ADD COLUMN customer_snapshot jsonb;
+
 
 /* ------------------------------------------------------------------------
  * The shop's identity on the document
  * ------------------------------------------------------------------------ */
+
+ALTER TABLE invoice.organizations
+	ADD COLUMN address text,
+	ADD COLUMN city text,
+	ADD COLUMN department text,
+	ADD COLUMN phone text,
+	ADD COLUMN email text,
+	ADD COLUMN tax_regime text,
+	ADD CONSTRAINT organizations_tax_regime_check CHECK (tax_regime OPERATOR(pg_catalog.=) ANY (ARRAY['responsable_iva', 'no_responsable_iva']));
+
+-- NULL: paid in cash (contado); a date: on credit, due that day
+ALTER TABLE invoice.invoices
+	ADD COLUMN due_date date;
+
+/*
+ * The invoices issued under 0.1 keep, from now on, their seller and
+ * customer as they are at this upgrade (0.1 kept nothing older).  The
+ * objects are those issue() builds (DOC_SELLER_SNAPSHOT_SQL and
+ * DOC_CUSTOMER_SNAPSHOT_SQL in src/invoice_doc.h).  The guard refuses any
+ * change to an issued invoice, so it is disabled for this one statement
+ * only; the audit triggers stay on and record the change in every
+ * tenant's chain.  Their deferred write is made to happen right after
+ * the statement (SET CONSTRAINTS ... IMMEDIATE), since ALTER TABLE
+ * refuses a table with trigger events still pending, and is deferred
+ * again afterwards.
+ */
+ALTER TABLE invoice.invoices DISABLE TRIGGER invoices_guard;
+UPDATE invoice.invoices i
+   SET seller_snapshot = pg_catalog.jsonb_build_object('name', o.name, 'tax_id', o.tax_id,
+			'address', o.address, 'city', o.city, 'department', o.department,
+			'phone', o.phone, 'email', o.email, 'tax_regime', o.tax_regime,
+			'resolution', o.resolution, 'prefix', o.prefix,
+			'number_from', o.number_from, 'number_to', o.number_to,
+			'valid_from', o.valid_from, 'valid_to', o.valid_to,
+			'timezone', o.timezone),
+	   customer_snapshot = pg_catalog.jsonb_build_object('id_type', c.id_type, 'id_number', c.id_number,
+			'name', c.name, 'address', c.address, 'phone', c.phone,
+			'email', c.email)
+  FROM invoice.organizations o, invoice.customers c
+ WHERE i.status OPERATOR(pg_catalog.<>) 'draft'
+   AND o.org_id OPERATOR(pg_catalog.=) i.org_id
+   AND c.org_id OPERATOR(pg_catalog.=) i.org_id
+   AND c.customer_id OPERATOR(pg_catalog.=) i.customer_id;
+SET CONSTRAINTS invoice.audit_write IMMEDIATE;
+SET CONSTRAINTS invoice.audit_write DEFERRED;
+ALTER TABLE invoice.invoices ENABLE TRIGGER invoices_guard;
+
+ALTER TABLE invoice.invoices
+	ADD CONSTRAINT invoices_snapshot_check CHECK ((status OPERATOR(pg_catalog.=) 'draft') OPERATOR(pg_catalog.=) (seller_snapshot IS NULL) AND (status OPERATOR(pg_catalog.=) 'draft') OPERATOR(pg_catalog.=) (customer_snapshot IS NULL));
 
 
 /* ------------------------------------------------------------------------

@@ -53,6 +53,12 @@ CREATE TABLE invoice.organizations (
 	rounding			text NOT NULL DEFAULT 'line',
 	is_active			boolean NOT NULL DEFAULT true,
 	created_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	address				text,
+	city				text,
+	department			text,
+	phone				text,
+	email				text,
+	tax_regime			text,
 	CONSTRAINT organizations_pkey PRIMARY KEY (org_id),
 	CONSTRAINT organizations_slug_key UNIQUE (slug),
 	CONSTRAINT organizations_slug_check CHECK (slug OPERATOR(pg_catalog.~) '^[a-z0-9][a-z0-9-]{1,62}$'),
@@ -62,7 +68,8 @@ CREATE TABLE invoice.organizations (
 	CONSTRAINT organizations_prefix_check CHECK (prefix OPERATOR(pg_catalog.~) '^[A-Za-z0-9-]{0,10}$'),
 	CONSTRAINT organizations_range_check CHECK (number_from OPERATOR(pg_catalog.>) 0 AND (number_to IS NULL OR number_to OPERATOR(pg_catalog.>=) number_from)),
 	CONSTRAINT organizations_validity_check CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to OPERATOR(pg_catalog.>=) valid_from),
-	CONSTRAINT organizations_rounding_check CHECK (rounding OPERATOR(pg_catalog.=) 'line')
+	CONSTRAINT organizations_rounding_check CHECK (rounding OPERATOR(pg_catalog.=) 'line'),
+	CONSTRAINT organizations_tax_regime_check CHECK (tax_regime OPERATOR(pg_catalog.=) ANY (ARRAY['responsable_iva', 'no_responsable_iva']))
 );
 COMMENT ON TABLE invoice.organizations IS 'tenants: one row per shop, with its invoicing settings';
 
@@ -158,6 +165,9 @@ CREATE TABLE invoice.invoices (
 	item_count			integer NOT NULL DEFAULT 0,
 	next_line_no		integer NOT NULL DEFAULT 1,
 	is_deleted			boolean NOT NULL DEFAULT false,
+	seller_snapshot		jsonb,
+	customer_snapshot	jsonb,
+	due_date			date,
 	CONSTRAINT invoices_pkey PRIMARY KEY (org_id, invoice_id),
 	CONSTRAINT invoices_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id),
 	CONSTRAINT invoices_customer_fkey FOREIGN KEY (org_id, customer_id) REFERENCES invoice.customers (org_id, customer_id),
@@ -166,7 +176,8 @@ CREATE TABLE invoice.invoices (
 	CONSTRAINT invoices_number_check CHECK ((number IS NULL) OPERATOR(pg_catalog.=) (status OPERATOR(pg_catalog.=) 'draft')),
 	CONSTRAINT invoices_deleted_check CHECK (NOT is_deleted OR status OPERATOR(pg_catalog.=) 'draft'),
 	CONSTRAINT invoices_paid_check CHECK (amount_paid OPERATOR(pg_catalog.>=) 0 AND amount_paid OPERATOR(pg_catalog.<=) total),
-	CONSTRAINT invoices_void_check CHECK ((status OPERATOR(pg_catalog.=) 'void') OPERATOR(pg_catalog.=) (void_reason IS NOT NULL))
+	CONSTRAINT invoices_void_check CHECK ((status OPERATOR(pg_catalog.=) 'void') OPERATOR(pg_catalog.=) (void_reason IS NOT NULL)),
+	CONSTRAINT invoices_snapshot_check CHECK ((status OPERATOR(pg_catalog.=) 'draft') OPERATOR(pg_catalog.=) (seller_snapshot IS NULL) AND (status OPERATOR(pg_catalog.=) 'draft') OPERATOR(pg_catalog.=) (customer_snapshot IS NULL))
 );
 COMMENT ON TABLE invoice.invoices IS 'invoice headers; totals are kept by the API, never written directly';
 

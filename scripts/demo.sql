@@ -9,7 +9,8 @@
  *     granted the tenant; no password: the scripts/run cluster trusts local
  *     connections);
  *   - the tenant, with the series FV1..FV5000 authorized from the first of
- *     January of the year it is created, for two years;
+ *     January of the year it is created, for two years, and its address,
+ *     phone, e-mail and IVA regime;
  *   - its application users "Ana Dueña" (admin) and "Carlos Vendedor" (seller);
  *   - two customers (one CC, one NIT);
  *   - one issued invoice with three jewelry items, and one draft.
@@ -49,12 +50,17 @@ BEGIN
 				'prefix', 'FV',
 				'number_from', 1,
 				'number_to', 5000,
-				'resolution', format('Resolución DIAN 18764000000001 de %s: '
-									 'facturación autorizada del FV1 al FV5000, vigencia %s a %s',
-									 to_char(valid_from, 'YYYY-MM-DD'), to_char(valid_from, 'YYYY-MM-DD'),
-									 to_char(valid_to, 'YYYY-MM-DD')),
+				-- only the resolution itself: the documents print the
+				-- authorized range and the validity from the settings
+				'resolution', format('DIAN 18764000000001 del %s', to_char(valid_from, 'DD/MM/YYYY')),
 				'valid_from', to_char(valid_from, 'YYYY-MM-DD'),
-				'valid_to', to_char(valid_to, 'YYYY-MM-DD')));
+				'valid_to', to_char(valid_to, 'YYYY-MM-DD'),
+				'address', 'Cra 43A # 1-50, local 120',
+				'city', 'Medellín',
+				'department', 'Antioquia',
+				'phone', '604 444 1234',
+				'email', 'ventas@joyeriademo.co',
+				'tax_regime', 'responsable_iva'));
 	END IF;
 END
 $$;

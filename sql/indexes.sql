@@ -16,7 +16,7 @@ SELECT org_id, customer_id, row_number() OVER (PARTITION BY org_id ORDER BY cust
   FROM invoice.customers WHERE org_id IN (SELECT org_id FROM idx_orgs);
 INSERT INTO invoice.invoices (org_id, number, number_text, status, customer_id, created_at,
                               issued_at, currency, subtotal, tax_total, total, item_count,
-                              next_line_no, is_deleted)
+                              next_line_no, is_deleted, seller_snapshot, customer_snapshot)
 SELECT o.org_id,
        CASE WHEN g % 10 = 0 THEN NULL ELSE g END,
        CASE WHEN g % 10 = 0 THEN NULL ELSE 'FV' || g END,
@@ -24,7 +24,9 @@ SELECT o.org_id,
        c.customer_id,
        timestamptz '2026-01-01' + g * interval '1 minute',
        CASE WHEN g % 10 = 0 THEN NULL ELSE timestamptz '2026-01-01' + g * interval '1 minute' END,
-       'COP', 1000, 190, 1190, 1, 2, g % 100 = 0
+       'COP', 1000, 190, 1190, 1, 2, g % 100 = 0,
+       CASE WHEN g % 10 = 0 THEN NULL ELSE '{}'::jsonb END,
+       CASE WHEN g % 10 = 0 THEN NULL ELSE '{}'::jsonb END
   FROM idx_orgs o CROSS JOIN generate_series(1, 5000) g
   JOIN idx_customers c ON c.org_id = o.org_id AND c.k = g % 50;
 UPDATE invoice.invoices SET amount_paid = total WHERE status = 'paid';

@@ -5,6 +5,9 @@
  *	  as a jsonb document (invoice, seller, customer, items, totals, taxes,
  *	  payments).
  *
+ * The seller and the customer of an issued, paid or void invoice are those
+ * it kept when it was issued.  Keys are only ever added, never renamed.
+ *
  * The invoice is read by invoice_doc.c, like the other exports: read-only,
  * locking nothing, as the caller's snapshot sees it; an invoice of another
  * tenant is reported exactly like one that does not exist (P0002).  The
@@ -172,13 +175,14 @@ push_invoice(JsonbParseState **state, const InvoiceDoc *doc)
 	push_string(state, "void_reason", doc->void_reason);
 	push_bool(state, "is_deleted", doc->is_deleted);
 	push_int(state, "created_by", doc->has_created_by, doc->created_by);
+	push_string(state, "due_date", doc->due_date);
 	(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 }
 
 /*
  * push_seller
  *		The "seller" object: the tenant's identity and numbering
- *		resolution.
+ *		resolution, as kept at issue (as they are now for a draft).
  */
 static void
 push_seller(JsonbParseState **state, const InvoiceDoc *doc)
@@ -195,6 +199,12 @@ push_seller(JsonbParseState **state, const InvoiceDoc *doc)
 	push_string(state, "valid_from", doc->valid_from);
 	push_string(state, "valid_to", doc->valid_to);
 	push_string(state, "timezone", doc->timezone);
+	push_string(state, "address", doc->org_address);
+	push_string(state, "city", doc->org_city);
+	push_string(state, "department", doc->org_department);
+	push_string(state, "phone", doc->org_phone);
+	push_string(state, "email", doc->org_email);
+	push_string(state, "tax_regime", doc->tax_regime);
 	(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 }
 

@@ -12,6 +12,14 @@
  * and only once.  An invoice of another tenant is reported exactly like
  * one that does not exist (P0002).
  *
+ * An issued, paid or void invoice prints the seller and the customer it
+ * kept when it was issued (seller_snapshot, customer_snapshot), never the
+ * rows as they are now: an invoice is a legal document.  A draft is read
+ * through the same expressions (invoice_doc.h) over the current rows.  The
+ * statement reads the rows as jsonb, so that it also serves a database
+ * whose extension is still at 0.1 (no kept objects, no new columns) until
+ * ALTER EXTENSION invoice UPDATE.
+ *
  * The formats are those of Colombia: "$ 1.250.000,00" for amounts (from
  * int64 cents, never through floating point), "0,25" for quantities,
  * "31/01/2026 14:05" for timestamps in the tenant's time zone.  Labels
@@ -21,10 +29,12 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -73,6 +83,13 @@
 #define Anum_hdr_phone				34
 #define Anum_hdr_address			35
 #define Anum_hdr_user_name			36
+#define Anum_hdr_org_address		37
+#define Anum_hdr_org_city			38
+#define Anum_hdr_org_department		39
+#define Anum_hdr_org_phone			40
+#define Anum_hdr_org_email			41
+#define Anum_hdr_tax_regime			42
+#define Anum_hdr_due_date			43
 
 /* the columns of the items statement */
 #define Anum_item_line_no			1
@@ -217,6 +234,14 @@ read_header(InvoiceDoc *doc)
 		elog(ERROR, "tenant " INT64_FORMAT " has an unknown time zone \"%s\"",
 			 doc->org_id, doc->timezone);
 
+	doc->org_address = api_gettext(0, Anum_hdr_org_address);
+	doc->org_city = api_gettext(0, Anum_hdr_org_city);
+	doc->org_department = api_gettext(0, Anum_hdr_org_department);
+	doc->org_phone = api_gettext(0, Anum_hdr_org_phone);
+	doc->org_email = api_gettext(0, Anum_hdr_org_email);
+	doc->tax_regime = api_gettext(0, Anum_hdr_tax_regime);
+	doc->due_date = api_gettext(0, Anum_hdr_due_date);
+
 	(void) col_int(0, Anum_hdr_customer_id, &doc->customer_id);
 	doc->id_type = api_gettext(0, Anum_hdr_id_type);
 	doc->id_number = api_gettext(0, Anum_hdr_id_number);
@@ -316,17 +341,34 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
 	memset(doc, 0, sizeof(*doc));
 
 	api_begin(&call);
-	api_prepare_once(&header_plan, "SELECT i.invoice_id, i.number, i.number_text, i.status,"
+	api_prepare_once(&header_plan,
+					 "SELECT i.invoice_id, i.number, i.number_text, i.status,"
 					 " i.currency, i.notes, i.created_at, i.issued_at, i.paid_at,"
 					 " i.voided_at, i.void_reason, i.is_deleted, i.created_by,"
 					 " i.subtotal, i.discount_total, i.tax_total, i.total,"
 					 " i.amount_paid,"
-					 " o.org_id, o.name, o.tax_id, o.resolution, o.number_from,"
-					 " o.number_to, o.prefix,"
-					 " pg_catalog.to_char(o.valid_from, 'YYYY-MM-DD'),"
-					 " pg_catalog.to_char(o.valid_to, 'YYYY-MM-DD'), o.timezone,"
-					 " c.customer_id, c.id_type, c.id_number, c.name, c.email,"
-					 " c.phone, c.address, u.display_name"
+					 " i.org_id, d.s OPERATOR(pg_catalog.->>) 'name',"
+					 " d.s OPERATOR(pg_catalog.->>) 'tax_id',"
+					 " d.s OPERATOR(pg_catalog.->>) 'resolution',"
+					 " CAST(d.s OPERATOR(pg_catalog.->>) 'number_from' AS pg_catalog.int8),"
+					 " CAST(d.s OPERATOR(pg_catalog.->>) 'number_to' AS pg_catalog.int8),"
+					 " d.s OPERATOR(pg_catalog.->>) 'prefix',"
+					 " d.s OPERATOR(pg_catalog.->>) 'valid_from',"
+					 " d.s OPERATOR(pg_catalog.->>) 'valid_to',"
+					 " d.s OPERATOR(pg_catalog.->>) 'timezone',"
+					 " i.customer_id, d.c OPERATOR(pg_catalog.->>) 'id_type',"
+					 " d.c OPERATOR(pg_catalog.->>) 'id_number',"
+					 " d.c OPERATOR(pg_catalog.->>) 'name',"
+					 " d.c OPERATOR(pg_catalog.->>) 'email',"
+					 " d.c OPERATOR(pg_catalog.->>) 'phone',"
+					 " d.c OPERATOR(pg_catalog.->>) 'address', u.display_name,"
+					 " d.s OPERATOR(pg_catalog.->>) 'address',"
+					 " d.s OPERATOR(pg_catalog.->>) 'city',"
+					 " d.s OPERATOR(pg_catalog.->>) 'department',"
+					 " d.s OPERATOR(pg_catalog.->>) 'phone',"
+					 " d.s OPERATOR(pg_catalog.->>) 'email',"
+					 " d.s OPERATOR(pg_catalog.->>) 'tax_regime',"
+					 " j.ri OPERATOR(pg_catalog.->>) 'due_date'"
 					 " FROM invoice.invoices i"
 					 " JOIN invoice.organizations o"
 					 " ON o.org_id OPERATOR(pg_catalog.=) i.org_id"
@@ -336,10 +378,22 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
 					 " LEFT JOIN invoice.users u"
 					 " ON u.org_id OPERATOR(pg_catalog.=) i.org_id"
 					 " AND u.user_id OPERATOR(pg_catalog.=) i.created_by"
+					 " CROSS JOIN LATERAL (SELECT pg_catalog.to_jsonb(i) AS ri,"
+					 " pg_catalog.to_jsonb(o) AS ro, pg_catalog.to_jsonb(c) AS rc) j"
+					 " CROSS JOIN LATERAL (SELECT"
+					 " CASE WHEN pg_catalog.jsonb_typeof(j.ri OPERATOR(pg_catalog.->) 'seller_snapshot')"
+					 " OPERATOR(pg_catalog.=) 'object'"
+					 " THEN j.ri OPERATOR(pg_catalog.->) 'seller_snapshot'"
+					 " ELSE " DOC_SELLER_SNAPSHOT_SQL("j.ro") " END AS s,"
+					 " CASE WHEN pg_catalog.jsonb_typeof(j.ri OPERATOR(pg_catalog.->) 'customer_snapshot')"
+					 " OPERATOR(pg_catalog.=) 'object'"
+					 " THEN j.ri OPERATOR(pg_catalog.->) 'customer_snapshot'"
+					 " ELSE " DOC_CUSTOMER_SNAPSHOT_SQL("j.rc") " END AS c) d"
 					 " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
 					 " AND i.invoice_id OPERATOR(pg_catalog.=) $2",
 					 2, (Oid[]) {INT8OID, INT8OID});
-	api_prepare_once(&items_plan, "SELECT line_no, description, quantity, unit_price, tax_rate,"
+	api_prepare_once(&items_plan,
+					 "SELECT line_no, description, quantity, unit_price, tax_rate,"
 					 " discount_pct, base, discount, net, tax, line_total,"
 					 " material, karat, weight_grams, sku"
 					 " FROM invoice.invoice_items"
@@ -347,7 +401,8 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
 					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
 					 " ORDER BY line_no",
 					 2, (Oid[]) {INT8OID, INT8OID});
-	api_prepare_once(&payments_plan, "SELECT payment_id, amount, method, paid_at"
+	api_prepare_once(&payments_plan,
+					 "SELECT payment_id, amount, method, paid_at"
 					 " FROM invoice.payments"
 					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
 					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
@@ -374,6 +429,19 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
 	MemoryContextSwitchTo(spi_cxt);
 
 	api_end(&call);
+}
+
+/*
+ * doc_schema_has
+ *		See invoice_doc.h.  Two catalog cache lookups.
+ */
+bool
+doc_schema_has(const char *table, const char *column)
+{
+	Oid			nsp = get_namespace_oid("invoice", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
 }
 
 /* ----------
@@ -434,24 +502,31 @@ scale_unit(int scale)
 }
 
 /*
- * doc_append_money
+ * doc_append_money_in
  *		"$ 1.250.000,00": the sign first ("-$ 5,00", as es-CO writes it),
  *		the currency's code instead of "$" when it is not COP.
  */
 void
-doc_append_money(StringInfo buf, const InvoiceDoc *doc, int64 cents)
+doc_append_money_in(StringInfo buf, const char *currency, int64 cents)
 {
 	uint64		mag = cents < 0 ? -(uint64) cents : (uint64) cents;
 	uint64		unit = scale_unit(MONEY_SCALE);
 
 	if (cents < 0)
 		appendStringInfoChar(buf, '-');
-	if (doc->currency == NULL || strcmp(doc->currency, "COP") == 0)
+	if (currency == NULL || strcmp(currency, "COP") == 0)
 		appendStringInfoString(buf, "$ ");
 	else
-		appendStringInfo(buf, "%s ", doc->currency);
+		appendStringInfo(buf, "%s ", currency);
 	append_grouped(buf, mag / unit);
 	appendStringInfo(buf, ",%02d", (int) (mag % unit));
+}
+
+/* doc_append_money: an amount in the invoice's currency */
+void
+doc_append_money(StringInfo buf, const InvoiceDoc *doc, int64 cents)
+{
+	doc_append_money_in(buf, doc->currency, cents);
 }
 
 /*
@@ -589,6 +664,79 @@ doc_append_resolution(StringInfo buf, const InvoiceDoc *doc)
 			doc_append_date(buf, doc->valid_to);
 		}
 	}
+}
+
+/*
+ * doc_append_seller_address
+ *		"Cra 7 # 12-34 · Medellín, Antioquia": the parts the seller has.
+ */
+void
+doc_append_seller_address(StringInfo buf, const InvoiceDoc *doc)
+{
+	const char *sep = "";
+
+	if (doc->org_address != NULL)
+	{
+		appendStringInfoString(buf, doc->org_address);
+		sep = " · ";
+	}
+	if (doc->org_city != NULL)
+	{
+		appendStringInfo(buf, "%s%s", sep, doc->org_city);
+		sep = ", ";
+	}
+	if (doc->org_department != NULL)
+		appendStringInfo(buf, "%s%s", sep, doc->org_department);
+}
+
+/*
+ * doc_append_seller_contact
+ *		"Tel. 604 444 1234 · ventas@example.com": the parts the seller has.
+ */
+void
+doc_append_seller_contact(StringInfo buf, const InvoiceDoc *doc)
+{
+	if (doc->org_phone != NULL)
+		appendStringInfo(buf, "Tel. %s", doc->org_phone);
+	if (doc->org_email != NULL)
+		appendStringInfo(buf, "%s%s", doc->org_phone ? " · " : "", doc->org_email);
+}
+
+/* doc_tax_regime_label: the seller's IVA regime as printed, NULL when unset */
+const char *
+doc_tax_regime_label(const InvoiceDoc *doc)
+{
+	if (doc->tax_regime == NULL)
+		return NULL;
+	if (strcmp(doc->tax_regime, "responsable_iva") == 0)
+		return "Responsable de IVA";
+	if (strcmp(doc->tax_regime, "no_responsable_iva") == 0)
+		return "No responsable de IVA";
+	return doc->tax_regime;
+}
+
+/*
+ * doc_append_payment_form
+ *		"Forma de pago: Contado" without a due date, "Forma de pago: Crédito
+ *		· Vence el 31/01/2026" with one.
+ */
+void
+doc_append_payment_form(StringInfo buf, const InvoiceDoc *doc)
+{
+	if (doc->due_date == NULL)
+		appendStringInfoString(buf, "Forma de pago: Contado");
+	else
+	{
+		appendStringInfoString(buf, "Forma de pago: Crédito · Vence el ");
+		doc_append_date(buf, doc->due_date);
+	}
+}
+
+/* doc_shows_timezone: a zone other than Colombia's own is worth saying */
+bool
+doc_shows_timezone(const InvoiceDoc *doc)
+{
+	return strcmp(doc->timezone, "America/Bogota") != 0;
 }
 
 /*

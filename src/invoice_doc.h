@@ -21,6 +21,54 @@
 #include "lifecycle.h"
 #include "totals.h"
 
+/* ----------
+ * What an issued invoice keeps of its seller and customer
+ *
+ * issue() writes these two jsonb objects into invoice.invoices
+ * (seller_snapshot, customer_snapshot) in the statement that issues, and
+ * invoice_doc_from_arg() reads a draft through the same expressions over
+ * the current rows, so that a draft and an issued invoice print alike and
+ * an issued one never changes.  `r` is the row as jsonb
+ * (to_jsonb(o) of invoice.organizations o, to_jsonb(c) of
+ * invoice.customers c): a key whose column a database still at 0.1 lacks
+ * is null.  The upgrade from 0.1 (extension/invoice--0.1--0.2.sql) builds
+ * the same objects: a key added here is added there too.
+ * ----------
+ */
+#define DOC_SELLER_SNAPSHOT_SQL(r) \
+	"pg_catalog.jsonb_build_object(" \
+		" 'name', " r " OPERATOR(pg_catalog.->) 'name'," \
+		" 'tax_id', " r " OPERATOR(pg_catalog.->) 'tax_id'," \
+		" 'address', " r " OPERATOR(pg_catalog.->) 'address'," \
+		" 'city', " r " OPERATOR(pg_catalog.->) 'city'," \
+		" 'department', " r " OPERATOR(pg_catalog.->) 'department'," \
+		" 'phone', " r " OPERATOR(pg_catalog.->) 'phone'," \
+		" 'email', " r " OPERATOR(pg_catalog.->) 'email'," \
+		" 'tax_regime', " r " OPERATOR(pg_catalog.->) 'tax_regime'," \
+		" 'resolution', " r " OPERATOR(pg_catalog.->) 'resolution'," \
+		" 'prefix', " r " OPERATOR(pg_catalog.->) 'prefix'," \
+		" 'number_from', " r " OPERATOR(pg_catalog.->) 'number_from'," \
+		" 'number_to', " r " OPERATOR(pg_catalog.->) 'number_to'," \
+		" 'valid_from', " r " OPERATOR(pg_catalog.->) 'valid_from'," \
+		" 'valid_to', " r " OPERATOR(pg_catalog.->) 'valid_to'," \
+		" 'timezone', " r " OPERATOR(pg_catalog.->) 'timezone')"
+
+#define DOC_CUSTOMER_SNAPSHOT_SQL(r) \
+	"pg_catalog.jsonb_build_object(" \
+		" 'id_type', " r " OPERATOR(pg_catalog.->) 'id_type'," \
+		" 'id_number', " r " OPERATOR(pg_catalog.->) 'id_number'," \
+		" 'name', " r " OPERATOR(pg_catalog.->) 'name'," \
+		" 'address', " r " OPERATOR(pg_catalog.->) 'address'," \
+		" 'phone', " r " OPERATOR(pg_catalog.->) 'phone'," \
+		" 'email', " r " OPERATOR(pg_catalog.->) 'email')"
+
+/*
+ * doc_schema_has: does invoice.`table` have `column`?  A new library serves
+ * a database whose extension is not yet updated (ALTER EXTENSION invoice
+ * UPDATE): statements that write the columns of 0.2 are chosen by this.
+ */
+extern bool doc_schema_has(const char *table, const char *column);
+
 /* a timestamptz column that may be NULL */
 typedef struct DocTime
 {
@@ -64,7 +112,10 @@ typedef struct InvoiceDoc
 	InvoiceTotals totals;
 	int64		amount_paid;
 
-	/* the seller (the tenant) */
+	/*
+	 * the seller (the tenant) and the customer: as kept at issue, or as
+	 * they are now for a draft
+	 */
 	int64		org_id;
 	char	   *org_name;
 	char	   *tax_id;
@@ -77,6 +128,13 @@ typedef struct InvoiceDoc
 	char	   *valid_to;		/* YYYY-MM-DD */
 	char	   *timezone;
 	pg_tz	   *tz;
+	char	   *org_address;
+	char	   *org_city;
+	char	   *org_department;
+	char	   *org_phone;
+	char	   *org_email;
+	char	   *tax_regime;		/* responsable_iva, no_responsable_iva */
+	char	   *due_date;		/* YYYY-MM-DD; NULL: paid in cash (contado) */
 
 	/* the customer */
 	int64		customer_id;
@@ -119,6 +177,9 @@ extern void doc_require_utf8(const char *function);
 /* "$ 1.250.000,00" (COP), "USD 1.250,00" (other currencies), "-$ 5,00" */
 extern void doc_append_money(StringInfo buf, const InvoiceDoc *doc, int64 cents);
 
+/* the same for an amount in `currency` (NULL: COP), outside a document */
+extern void doc_append_money_in(StringInfo buf, const char *currency, int64 cents);
+
 /* a fixed-point value without trailing zeros: "1.000", "0,25", "3,5" */
 extern void doc_append_decimal(StringInfo buf, int64 value, int scale);
 
@@ -136,6 +197,24 @@ extern void doc_append_title(StringInfo buf, const InvoiceDoc *doc);
 
 /* the numbering resolution of the seller, or nothing when there is none */
 extern void doc_append_resolution(StringInfo buf, const InvoiceDoc *doc);
+
+/* "Cra 7 # 12-34 · Medellín, Antioquia": the seller's address, or nothing */
+extern void doc_append_seller_address(StringInfo buf, const InvoiceDoc *doc);
+
+/* "Tel. 604 444 1234 · ventas@example.com": the seller's contact, or nothing */
+extern void doc_append_seller_contact(StringInfo buf, const InvoiceDoc *doc);
+
+/* "Responsable de IVA", "No responsable de IVA", or NULL when not set */
+extern const char *doc_tax_regime_label(const InvoiceDoc *doc);
+
+/* "Forma de pago: Contado", or "Forma de pago: Crédito · Vence el 31/01/2026" */
+extern void doc_append_payment_form(StringInfo buf, const InvoiceDoc *doc);
+
+/*
+ * should the document say "Zona horaria: ..."?  Not for Colombia's own
+ * (America/Bogota), which every Colombian reader assumes
+ */
+extern bool doc_shows_timezone(const InvoiceDoc *doc);
 
 /* "oro · 18 k · 3,5 g · Ref. AN-18-001": the jewelry fields of a line */
 extern void doc_append_item_details(StringInfo buf, const InvoiceItem *item);

@@ -28,6 +28,7 @@
 #include "utils/typcache.h"
 
 #include "exec.h"
+#include "invoice_doc.h"
 #include "items.h"
 #include "lifecycle.h"
 #include "money.h"
@@ -690,6 +691,8 @@ invoice_delete_draft(PG_FUNCTION_ARGS)
 /*
  * invoice_void
  *		Issued or paid becomes void, with its number and its payments kept.
+ *		Voiding refunds nothing: when the invoice had received payments, a
+ *		NOTICE says how much, so that whoever voids it settles that money.
  */
 Datum
 invoice_void(PG_FUNCTION_ARGS)
@@ -709,10 +712,23 @@ invoice_void(PG_FUNCTION_ARGS)
 	api_prepare_once(&plan, "UPDATE invoice.invoices SET status = 'void', void_reason = $3,"
 					 " voided_at = pg_catalog.now()"
 					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
-					 " AND invoice_id OPERATOR(pg_catalog.=) $2",
+					 " AND invoice_id OPERATOR(pg_catalog.=) $2"
+					 " RETURNING number_text, currency",
 					 3, (Oid[]) {INT8OID, INT8OID, TEXTOID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
-				CStringGetTextDatum(reason)}, NULL, false, SPI_OK_UPDATE);
+				CStringGetTextDatum(reason)}, NULL, false, SPI_OK_UPDATE_RETURNING);
+	if (h.amount_paid != 0)
+	{
+		StringInfoData received;
+
+		initStringInfo(&received);
+		doc_append_money_in(&received, api_gettext(0, 2), h.amount_paid);
+		ereport(NOTICE,
+				(errmsg("invoice %s had received %s in payments",
+						api_gettext(0, 1), received.data),
+				 errdetail("Voiding refunds nothing: the payments stay recorded with the void invoice."),
+				 errhint("Return the money to the customer, or credit it to the invoice that replaces this one.")));
+	}
 	api_end(&call);
 
 	PG_RETURN_VOID();

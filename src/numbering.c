@@ -20,6 +20,9 @@
  * zone, from the clock read after the counter lock was granted, so that
  * issued_at grows with the number.
  *
+ * The statement that issues also keeps, with the invoice, what its
+ * document shows of the seller and the customer (numbering_write_issue).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -38,6 +41,7 @@
 #include "lifecycle.h"
 #include "numbering.h"
 #include "tenant.h"
+#include "invoice_doc.h"
 
 PG_FUNCTION_INFO_V1(invoice_issue);
 
@@ -129,13 +133,67 @@ numbering_last(int64 org_id, int64 *last)
 }
 
 /*
+ * numbering_write_issue
+ *		Makes a locked draft the issued (or, when it owes nothing, paid)
+ *		invoice `number_text`, and keeps with it what its document shows
+ *		of the seller and the customer (invoice_doc.h), in one statement
+ *		that reads them from their current rows: from now on the document
+ *		prints those, whatever later happens to the rows.  Every issuing
+ *		function (issue, create_and_issue) writes through here.
+ */
+void
+numbering_write_issue(int64 org_id, int64 invoice_id, int64 number,
+					  const char *number_text, TimestampTz issued_at, bool paid)
+{
+	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plan_0_1 = NULL;
+	SPIPlanPtr	p;
+
+	if (doc_schema_has("invoices", "seller_snapshot"))
+		p = api_prepare_once(&plan,
+							 "UPDATE invoice.invoices i SET number = $3,"
+							 " number_text = $4, issued_at = $5,"
+							 " status = CASE WHEN $6 THEN 'paid' ELSE 'issued' END,"
+							 " paid_at = CASE WHEN $6 THEN $5 END,"
+							 " seller_snapshot = " DOC_SELLER_SNAPSHOT_SQL("j.ro") ","
+							 " customer_snapshot = " DOC_CUSTOMER_SNAPSHOT_SQL("j.rc")
+							 " FROM invoice.organizations o, invoice.customers c,"
+							 " LATERAL (SELECT pg_catalog.to_jsonb(o) AS ro,"
+							 " pg_catalog.to_jsonb(c) AS rc) j"
+							 " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
+							 " AND i.invoice_id OPERATOR(pg_catalog.=) $2"
+							 " AND o.org_id OPERATOR(pg_catalog.=) i.org_id"
+							 " AND c.org_id OPERATOR(pg_catalog.=) i.org_id"
+							 " AND c.customer_id OPERATOR(pg_catalog.=) i.customer_id",
+							 6, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
+	else
+	{
+		/* the extension is still at 0.1: nothing is kept until it is updated */
+		p = api_prepare_once(&plan_0_1,
+							 "UPDATE invoice.invoices SET number = $3,"
+							 " number_text = $4, issued_at = $5,"
+							 " status = CASE WHEN $6 THEN 'paid' ELSE 'issued' END,"
+							 " paid_at = CASE WHEN $6 THEN $5 END"
+							 " WHERE org_id OPERATOR(pg_catalog.=) $1"
+							 " AND invoice_id OPERATOR(pg_catalog.=) $2",
+							 6, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
+	}
+	api_execute(p,
+				(Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
+					Int64GetDatum(number), CStringGetTextDatum(number_text),
+					TimestampTzGetDatum(issued_at), BoolGetDatum(paid)},
+				NULL, false, SPI_OK_UPDATE);
+	if (SPI_processed != 1)
+		elog(ERROR, "issued " UINT64_FORMAT " invoices, expected 1", SPI_processed);
+}
+
+/*
  * invoice_issue
  *		Gives a draft the next number of the tenant's series.
  */
 Datum
 invoice_issue(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr issue_plan = NULL;
 	int64		org_id = tenant_require();
 	int64		invoice_id;
 	InvoiceHeader h;
@@ -147,13 +205,6 @@ invoice_issue(PG_FUNCTION_ARGS)
 	ApiCall		call;
 
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "issue", &h, &call);
-	api_prepare_once(&issue_plan, "UPDATE invoice.invoices SET number = $3,"
-					 " number_text = $4, issued_at = $5,"
-					 " status = CASE WHEN $6 THEN 'paid' ELSE 'issued' END,"
-					 " paid_at = CASE WHEN $6 THEN $5 END"
-					 " WHERE org_id OPERATOR(pg_catalog.=) $1"
-					 " AND invoice_id OPERATOR(pg_catalog.=) $2",
-					 6, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
 
 	if (h.item_count == 0)
 		ereport(ERROR,
@@ -186,13 +237,9 @@ invoice_issue(PG_FUNCTION_ARGS)
 
 	/* the result must outlive SPI_finish */
 	number_text = MemoryContextStrdup(fn_cxt, psprintf("%s" INT64_FORMAT, st.prefix, number));
-	api_execute(issue_plan,
-				(Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
-					Int64GetDatum(number), CStringGetTextDatum(number_text),
-					TimestampTzGetDatum(issued_at),
-					/* nothing to pay (every line free): amount_paid = total already */
-					BoolGetDatum(h.totals.total == 0)},
-				NULL, false, SPI_OK_UPDATE);
+	/* nothing to pay (every line free): amount_paid = total already */
+	numbering_write_issue(org_id, invoice_id, number, number_text, issued_at,
+						  h.totals.total == 0);
 	api_end(&call);
 
 	PG_RETURN_TEXT_P(cstring_to_text(number_text));

@@ -27,6 +27,7 @@
 
 #include "customers.h"
 #include "exec.h"
+#include "invoice_doc.h"
 #include "money.h"
 #include "numbering.h"
 #include "tenant.h"
@@ -53,12 +54,25 @@ typedef struct OrgSettings
 	char	   *timezone;
 	char	   *rounding;
 	bool		is_active;
+	/* the shop's identity on its documents; NULL: not set */
+	char	   *address;
+	char	   *city;
+	char	   *department;
+	char	   *phone;
+	char	   *email;
+	char	   *tax_regime;
 	bool		number_from_set;	/* the patch named number_from */
 } OrgSettings;
 
 static const char *const settings_keys[] = {
 	"currency", "default_tax_rate", "prefix", "number_from", "number_to",
-	"resolution", "valid_from", "valid_to", "timezone", "rounding", "active"
+	"resolution", "valid_from", "valid_to", "timezone", "rounding", "active",
+	"address", "city", "department", "phone", "email", "tax_regime"
+};
+
+/* the IVA regimes of the "tax_regime" setting (and of its CHECK) */
+static const char *const tax_regimes[] = {
+	"responsable_iva", "no_responsable_iva"
 };
 
 static bool
@@ -140,6 +154,34 @@ string_setting(const char *key, JsonbValue *v)
 }
 
 /*
+ * identity_setting
+ *		A text of the shop's identity: trimmed, at most `max` bytes; null
+ *		or blank unsets it.
+ */
+static char *
+identity_setting(const char *key, JsonbValue *v, int max)
+{
+	char	   *s;
+	char	   *end;
+
+	if (v->type == jbvNull)
+		return NULL;
+	s = string_setting(key, v);
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	if (s[0] == '\0')
+		return NULL;
+	if (strlen(s) > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("settings: \"%s\" must not be longer than %d bytes", key, max)));
+	return s;
+}
+
+/*
  * settings_apply
  *		Validates a settings object and writes the keys it has into *s.
  *		"active" is only accepted by update_organization.
@@ -168,7 +210,7 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("settings: unknown key \"%s\"", key),
-						 errhint("Known keys: currency, default_tax_rate, prefix, number_from, number_to, resolution, valid_from, valid_to, timezone, rounding%s.",
+						 errhint("Known keys: currency, default_tax_rate, prefix, number_from, number_to, resolution, valid_from, valid_to, timezone, rounding, address, city, department, phone, email, tax_regime%s.",
 								 for_update ? ", active" : "")));
 			continue;
 		}
@@ -239,6 +281,40 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 				bad_setting(key, "true or false");
 			s->is_active = v.val.boolean;
 		}
+		else if (strcmp(key, "address") == 0)
+			s->address = identity_setting(key, &v, 200);
+		else if (strcmp(key, "city") == 0)
+			s->city = identity_setting(key, &v, 100);
+		else if (strcmp(key, "department") == 0)
+			s->department = identity_setting(key, &v, 100);
+		else if (strcmp(key, "phone") == 0)
+		{
+			s->phone = identity_setting(key, &v, 40);
+			if (s->phone != NULL)
+				check_phone(s->phone);
+		}
+		else if (strcmp(key, "email") == 0)
+		{
+			s->email = identity_setting(key, &v, 254);
+			if (s->email != NULL)
+				check_email(s->email);
+		}
+		else if (strcmp(key, "tax_regime") == 0)
+		{
+			int			i;
+
+			s->tax_regime = NULL;
+			if (v.type != jbvNull)
+			{
+				char	   *r = string_setting(key, &v);
+
+				for (i = 0; i < lengthof(tax_regimes); i++)
+					if (strcmp(r, tax_regimes[i]) == 0)
+						s->tax_regime = r;
+				if (s->tax_regime == NULL)
+					bad_setting(key, "\"responsable_iva\" or \"no_responsable_iva\"");
+			}
+		}
 	}
 
 	if (s->number_to != 0 && s->number_to < s->number_from)
@@ -252,11 +328,56 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 }
 
 /* the values of the settings columns, in the order of the statements below */
-#define SETTINGS_NARGS 11
+#define SETTINGS_NARGS 17
 static const Oid settings_types[SETTINGS_NARGS] = {
 	TEXTOID, NUMERICOID, TEXTOID, INT8OID, INT8OID, TEXTOID, DATEOID,
-	DATEOID, TEXTOID, TEXTOID, BOOLOID
+	DATEOID, TEXTOID, TEXTOID, BOOLOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID
 };
+
+/*
+ * The shop's identity columns came with 0.2.  A new library also serves a
+ * database whose extension is still at 0.1 until ALTER EXTENSION invoice
+ * UPDATE: the identity is read from the row as jsonb (null where there is
+ * no column), written only where the columns exist, and refused before.
+ */
+#define IDENTITY_READ_SQL \
+	"pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'address'," \
+	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'city'," \
+	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'department'," \
+	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'phone'," \
+	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'email'," \
+	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'tax_regime'"
+
+/*
+ * identity_columns_exist
+ *		Whether the database has the identity columns; 0A000 when it has
+ *		not and the settings set one.
+ */
+static bool
+identity_columns_exist(const OrgSettings *s)
+{
+	const char *key = s->address ? "address" : s->city ? "city" :
+		s->department ? "department" : s->phone ? "phone" :
+		s->email ? "email" : s->tax_regime ? "tax_regime" : NULL;
+
+	if (doc_schema_has("organizations", "tax_regime"))
+		return true;
+	if (key != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("settings: \"%s\" needs version 0.2 of extension \"invoice\"", key),
+				 errhint("Run ALTER EXTENSION invoice UPDATE.")));
+	return false;
+}
+
+/* optional_datum: a text parameter, NULL when s is */
+static Datum
+optional_datum(const char *s, char *null)
+{
+	*null = s ? ' ' : 'n';
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
 
 static void
 settings_datums(OrgSettings *s, Datum *values, char *nulls)
@@ -277,6 +398,12 @@ settings_datums(OrgSettings *s, Datum *values, char *nulls)
 	values[8] = CStringGetTextDatum(s->timezone);
 	values[9] = CStringGetTextDatum(s->rounding);
 	values[10] = BoolGetDatum(s->is_active);
+	values[11] = optional_datum(s->address, &nulls[11]);
+	values[12] = optional_datum(s->city, &nulls[12]);
+	values[13] = optional_datum(s->department, &nulls[13]);
+	values[14] = optional_datum(s->phone, &nulls[14]);
+	values[15] = optional_datum(s->email, &nulls[15]);
+	values[16] = optional_datum(s->tax_regime, &nulls[16]);
 }
 
 /*
@@ -307,6 +434,12 @@ settings_from_row(OrgSettings *s)
 	s->timezone = TextDatumGetCString(api_getdatum(0, 9, &isnull));
 	s->rounding = TextDatumGetCString(api_getdatum(0, 10, &isnull));
 	s->is_active = DatumGetBool(api_getdatum(0, 11, &isnull));
+	s->address = api_gettext(0, 12);
+	s->city = api_gettext(0, 13);
+	s->department = api_gettext(0, 14);
+	s->phone = api_gettext(0, 15);
+	s->email = api_gettext(0, 16);
+	s->tax_regime = api_gettext(0, 17);
 }
 
 
@@ -319,7 +452,9 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr slug_plan = NULL;
 	static SPIPlanPtr insert_plan = NULL;
+	static SPIPlanPtr insert_plan_0_1 = NULL;
 	static SPIPlanPtr counter_plan = NULL;
+	SPIPlanPtr	insert;
 	char	   *slug;
 	char	   *name;
 	char	   *tax_id;
@@ -370,21 +505,32 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 	api_begin(&call);
 	api_prepare_once(&slug_plan, "SELECT 1 FROM invoice.organizations WHERE slug OPERATOR(pg_catalog.=) $1",
 					 1, (Oid[]) {TEXTOID});
-	api_prepare_once(&insert_plan,
-					 "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
-					 " number_from, number_to, resolution, valid_from, valid_to, timezone,"
-					 " rounding, is_active, slug, name, tax_id)"
-					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-					 " RETURNING org_id",
-					 SETTINGS_NARGS + 3, types);
 	api_prepare_once(&counter_plan, "INSERT INTO invoice.invoice_counters (org_id) VALUES ($1)",
 					 1, (Oid[]) {INT8OID});
+	if (identity_columns_exist(&s))
+		insert = api_prepare_once(&insert_plan,
+								  "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
+								  " number_from, number_to, resolution, valid_from, valid_to, timezone,"
+								  " rounding, is_active, address, city, department, phone, email,"
+								  " tax_regime, slug, name, tax_id)"
+								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
+								  " $15, $16, $17, $18, $19, $20)"
+								  " RETURNING org_id",
+								  SETTINGS_NARGS + 3, types);
+	else
+		insert = api_prepare_once(&insert_plan_0_1,
+								  "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
+								  " number_from, number_to, resolution, valid_from, valid_to, timezone,"
+								  " rounding, is_active, slug, name, tax_id)"
+								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $18, $19, $20)"
+								  " RETURNING org_id",
+								  SETTINGS_NARGS + 3, types);
 	api_execute(slug_plan, &values[SETTINGS_NARGS], NULL, true, SPI_OK_SELECT);
 	if (SPI_processed > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("an organization with slug \"%s\" already exists", slug)));
-	api_execute(insert_plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	api_execute(insert, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	org_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
 	api_execute(counter_plan, (Datum[]) {Int64GetDatum(org_id)}, NULL, false, SPI_OK_INSERT);
 	api_end(&call);
@@ -403,6 +549,8 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr read_plan = NULL;
 	static SPIPlanPtr update_plan = NULL;
+	static SPIPlanPtr update_plan_0_1 = NULL;
+	SPIPlanPtr	update;
 	int64		org_id;
 	Jsonb	   *patch;
 	OrgSettings s;
@@ -431,17 +579,11 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 
 	api_begin(&call);
 	api_prepare_once(&read_plan, "SELECT currency, default_tax_rate, prefix, number_from, number_to,"
-					 " resolution, valid_from, valid_to, timezone, rounding, is_active"
-					 " FROM invoice.organizations"
+					 " resolution, valid_from, valid_to, timezone, rounding, is_active,"
+					 " " IDENTITY_READ_SQL
+					 " FROM invoice.organizations o"
 					 " WHERE org_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
 					 1, (Oid[]) {INT8OID});
-	api_prepare_once(&update_plan,
-					 "UPDATE invoice.organizations SET currency = $1, default_tax_rate = $2,"
-					 " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
-					 " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
-					 " is_active = $11"
-					 " WHERE org_id OPERATOR(pg_catalog.=) $12",
-					 SETTINGS_NARGS + 1, types);
 
 	/*
 	 * Lock the row (FOR NO KEY UPDATE: the foreign key checks of invoices
@@ -481,10 +623,27 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 					 errdetail("Invoice numbers are never reused.")));
 	}
 
+	if (identity_columns_exist(&s))
+		update = api_prepare_once(&update_plan,
+								  "UPDATE invoice.organizations SET currency = $1, default_tax_rate = $2,"
+								  " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
+								  " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
+								  " is_active = $11, address = $12, city = $13, department = $14,"
+								  " phone = $15, email = $16, tax_regime = $17"
+								  " WHERE org_id OPERATOR(pg_catalog.=) $18",
+								  SETTINGS_NARGS + 1, types);
+	else
+		update = api_prepare_once(&update_plan_0_1,
+								  "UPDATE invoice.organizations SET currency = $1, default_tax_rate = $2,"
+								  " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
+								  " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
+								  " is_active = $11"
+								  " WHERE org_id OPERATOR(pg_catalog.=) $18",
+								  SETTINGS_NARGS + 1, types);
 	settings_datums(&s, values, nulls);
 	values[SETTINGS_NARGS] = Int64GetDatum(org_id);
 	nulls[SETTINGS_NARGS] = ' ';
-	api_execute(update_plan, values, nulls, false, SPI_OK_UPDATE);
+	api_execute(update, values, nulls, false, SPI_OK_UPDATE);
 	api_end(&call);
 
 	PG_RETURN_VOID();

@@ -48,6 +48,7 @@ static const char style[] =
 ".documento{text-align:right}\n"
 ".numero{font-size:22px;font-weight:bold}\n"
 ".resolucion,.zona,.detalle{color:#666;font-size:11px}\n"
+".pago{font-weight:bold}\n"
 ".sello{display:inline-block;margin-top:6px;padding:3px 10px;border:2px solid #bf1a1a;color:#bf1a1a;font-size:20px;font-weight:bold;letter-spacing:.1em}\n"
 ".cliente{overflow-wrap:anywhere}\n"
 ".cliente .nombre{font-weight:bold;font-size:16px}\n"
@@ -58,7 +59,7 @@ static const char style[] =
 ".lineas th.desc,.lineas td.desc{text-align:left;white-space:normal;overflow-wrap:anywhere;width:40%}\n"
 ".detalle{display:block}\n"
 ".pct{display:block;color:#666;font-size:11px}\n"
-".resumen{display:flex;flex-wrap:wrap;justify-content:space-between;gap:16px;margin-top:14px}\n"
+".resumen{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:flex-start;gap:16px;margin-top:14px}\n"
 ".impuestos{width:auto;font-size:12px}\n"
 ".impuestos th,.impuestos td{padding:2px 8px;text-align:right;white-space:nowrap}\n"
 ".impuestos th:first-child,.impuestos td:first-child{text-align:left}\n"
@@ -79,6 +80,7 @@ static const char style[] =
 ".lineas td.desc{display:block;text-align:left}\n"
 ".lineas td::before{content:attr(data-label);font-weight:bold;text-align:left}\n"
 ".lineas td.desc::before{display:block}\n"
+".lineas .pct{display:inline;margin-left:6px}\n"
 "}\n"
 "@media print{body{background:#fff}main{max-width:none;padding:0}.lineas tr{break-inside:avoid}}\n";
 
@@ -166,8 +168,9 @@ time_line(StringInfo out, const InvoiceDoc *doc, const char *label, const DocTim
 
 /*
  * append_header
- *		The seller (name, NIT, resolution) and the document (title,
- *		number, dates, status, seller user, time zone, stamp).
+ *		The seller (name, NIT and IVA regime, address, contact, resolution)
+ *		and the document (title, number, dates, status, payment form,
+ *		seller user, time zone when not Colombia's, stamp).
  */
 static void
 append_header(StringInfo out, const InvoiceDoc *doc, StringInfo tmp)
@@ -176,12 +179,19 @@ append_header(StringInfo out, const InvoiceDoc *doc, StringInfo tmp)
 
 	appendStringInfoString(out, "<header class=\"cabecera\">\n<div class=\"vendedor\">\n");
 	element(out, "h1", NULL, doc->org_name);
+	resetStringInfo(tmp);
 	if (doc->tax_id != NULL)
-	{
-		appendStringInfoString(scratch(tmp), "NIT ");
-		appendStringInfoString(tmp, doc->tax_id);
+		appendStringInfo(tmp, "NIT %s", doc->tax_id);
+	if (doc_tax_regime_label(doc) != NULL)
+		appendStringInfo(tmp, "%s%s", tmp->len > 0 ? " · " : "", doc_tax_regime_label(doc));
+	if (tmp->len > 0)
 		element(out, "p", NULL, tmp->data);
-	}
+	doc_append_seller_address(scratch(tmp), doc);
+	if (tmp->len > 0)
+		element(out, "p", NULL, tmp->data);
+	doc_append_seller_contact(scratch(tmp), doc);
+	if (tmp->len > 0)
+		element(out, "p", NULL, tmp->data);
 	doc_append_resolution(scratch(tmp), doc);
 	if (tmp->len > 0)
 		element(out, "p", "resolucion", tmp->data);
@@ -194,15 +204,20 @@ append_header(StringInfo out, const InvoiceDoc *doc, StringInfo tmp)
 	time_line(out, doc, "Fecha de pago:", &doc->paid_at);
 	time_line(out, doc, "Fecha de anulación:", &doc->voided_at);
 	appendStringInfo(out, "<p>Estado: %s</p>\n", doc_status_label(doc));
+	doc_append_payment_form(scratch(tmp), doc);
+	element(out, "p", "pago", tmp->data);
 	if (doc->created_by_name != NULL)
 	{
 		appendStringInfoString(scratch(tmp), "Vendedor: ");
 		appendStringInfoString(tmp, doc->created_by_name);
 		element(out, "p", NULL, tmp->data);
 	}
-	appendStringInfoString(scratch(tmp), "Zona horaria: ");
-	appendStringInfoString(tmp, doc->timezone);
-	element(out, "p", "zona", tmp->data);
+	if (doc_shows_timezone(doc))
+	{
+		appendStringInfoString(scratch(tmp), "Zona horaria: ");
+		appendStringInfoString(tmp, doc->timezone);
+		element(out, "p", "zona", tmp->data);
+	}
 	if (stamp != NULL)
 		element(out, "p", "sello", stamp);
 	appendStringInfoString(out, "</div>\n</header>\n");
@@ -273,7 +288,8 @@ append_items(StringInfo out, const InvoiceDoc *doc, StringInfo tmp)
 		doc_append_decimal(out, it->quantity, QTY_SCALE);
 		appendStringInfoString(out, "</td>");
 		cell_money(out, doc, "Precio unitario", it->unit_price);
-		appendStringInfoString(out, "<td data-label=\"Descuento\">");
+		/* one span: on a phone the amount and its rate stay together */
+		appendStringInfoString(out, "<td data-label=\"Descuento\"><span>");
 		if (it->discount != 0)
 			doc_append_money(out, doc, it->discount);
 		else
@@ -284,7 +300,7 @@ append_items(StringInfo out, const InvoiceDoc *doc, StringInfo tmp)
 			doc_append_rate(out, it->discount_pct);
 			appendStringInfoString(out, ")</span>");
 		}
-		appendStringInfoString(out, "</td><td data-label=\"IVA\">");
+		appendStringInfoString(out, "</span></td><td data-label=\"IVA\">");
 		doc_append_rate(out, it->tax_rate);
 		appendStringInfoString(out, "</td>");
 		cell_money(out, doc, "Total", it->line_total);
@@ -312,8 +328,10 @@ total_row(StringInfo out, const InvoiceDoc *doc, const char *cls,
 
 /*
  * append_summary
- *		The breakdown by rate and the totals (with what was paid and is
- *		owed, once the invoice is issued or has payments).
+ *		The breakdown by rate and the totals: the discount when there is
+ *		one, what was paid once the invoice is issued or has payments, and
+ *		what is owed unless it is void (a void invoice owes nothing, but
+ *		says what it had received).
  */
 static void
 append_summary(StringInfo out, const InvoiceDoc *doc)
@@ -337,13 +355,15 @@ append_summary(StringInfo out, const InvoiceDoc *doc)
 	}
 	appendStringInfoString(out, "</tbody>\n</table>\n<table class=\"totales\">\n");
 	total_row(out, doc, NULL, "Subtotal", doc->totals.subtotal);
-	total_row(out, doc, NULL, "Descuento", -doc->totals.discount_total);
+	if (doc->totals.discount_total != 0)
+		total_row(out, doc, NULL, "Descuento", -doc->totals.discount_total);
 	total_row(out, doc, NULL, "IVA", doc->totals.tax_total);
 	total_row(out, doc, "total", "Total", doc->totals.total);
 	if (show_paid)
 	{
 		total_row(out, doc, NULL, "Pagado", doc->amount_paid);
-		total_row(out, doc, "saldo", "Saldo", doc->totals.total - doc->amount_paid);
+		if (doc->status != STATUS_VOID)
+			total_row(out, doc, "saldo", "Saldo", doc->totals.total - doc->amount_paid);
 	}
 	appendStringInfoString(out, "</table>\n</section>\n");
 }

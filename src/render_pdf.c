@@ -432,9 +432,11 @@ info_time(Pdf *p, const char *label, const DocTime *t)
 
 /*
  * draw_header
- *		The first page's top: the seller on the left (name, NIT, numbering
- *		resolution), the document on the right (title, number, dates,
- *		status, seller user, and the stamp of a draft or void invoice).
+ *		The first page's top: the seller on the left (name, NIT and IVA
+ *		regime, address, contact, numbering resolution), the document on
+ *		the right (title, number, dates, status, payment form, seller user,
+ *		time zone when not Colombia's, and the stamp of a draft or void
+ *		invoice).
  */
 static void
 draw_header(Pdf *p)
@@ -455,15 +457,21 @@ draw_header(Pdf *p)
 	resetStringInfo(&p->text);
 	appendStringInfo(&p->text, "Estado: %s", doc_status_label(doc));
 	info_line(p, PDF_REGULAR, SZ_TEXT, LEAD_TEXT, composed(p));
+	resetStringInfo(&p->text);
+	doc_append_payment_form(&p->text, doc);
+	info_line(p, PDF_BOLD, SZ_TEXT, LEAD_TEXT, composed(p));
 	if (doc->created_by_name != NULL)
 	{
 		resetStringInfo(&p->text);
 		appendStringInfo(&p->text, "Vendedor: %s", doc->created_by_name);
 		info_line(p, PDF_REGULAR, SZ_TEXT, LEAD_TEXT, composed(p));
 	}
-	resetStringInfo(&p->text);
-	appendStringInfo(&p->text, "Zona horaria: %s", doc->timezone);
-	info_line(p, PDF_REGULAR, SZ_SMALL, LEAD_SMALL, composed(p));
+	if (doc_shows_timezone(doc))
+	{
+		resetStringInfo(&p->text);
+		appendStringInfo(&p->text, "Zona horaria: %s", doc->timezone);
+		info_line(p, PDF_REGULAR, SZ_SMALL, LEAD_SMALL, composed(p));
+	}
 	if (p->stamp != NULL)
 	{
 		int32		w = Min(pdf_text_width(PDF_BOLD, 16000, p->stamp, (int) strlen(p->stamp)),
@@ -486,12 +494,22 @@ draw_header(Pdf *p)
 	/* the seller, on the left, from the top again */
 	p->y = TOP;
 	text_block(p, PDF_BOLD, 15000, 18000, MARGIN, SELLER_W, p->seller);
+	resetStringInfo(&p->text);
 	if (doc->tax_id != NULL)
-	{
-		resetStringInfo(&p->text);
 		appendStringInfo(&p->text, "NIT %s", doc->tax_id);
+	if (doc_tax_regime_label(doc) != NULL)
+		appendStringInfo(&p->text, "%s%s", p->text.len > 0 ? " · " : "",
+						 doc_tax_regime_label(doc));
+	if (p->text.len > 0)
 		text_block(p, PDF_REGULAR, SZ_HEAD, LEAD_HEAD, MARGIN, SELLER_W, composed(p));
-	}
+	resetStringInfo(&p->text);
+	doc_append_seller_address(&p->text, doc);
+	if (p->text.len > 0)
+		text_block(p, PDF_REGULAR, SZ_HEAD, LEAD_HEAD, MARGIN, SELLER_W, composed(p));
+	resetStringInfo(&p->text);
+	doc_append_seller_contact(&p->text, doc);
+	if (p->text.len > 0)
+		text_block(p, PDF_REGULAR, SZ_HEAD, LEAD_HEAD, MARGIN, SELLER_W, composed(p));
 	resetStringInfo(&p->text);
 	doc_append_resolution(&p->text, doc);
 	if (p->text.len > 0)
@@ -702,8 +720,9 @@ total_line(Pdf *p, PdfFont font, int32 size, int32 lead, const char *label,
 
 /*
  * draw_summary
- *		The totals on the right (subtotal, discount, IVA, total, and what
- *		was paid and is owed) and the breakdown by rate on the left.
+ *		The totals on the right (subtotal, the discount when there is one,
+ *		IVA, total, what was paid, and what is owed unless the invoice is
+ *		void) and the breakdown by rate on the left.
  */
 static void
 draw_summary(Pdf *p)
@@ -722,7 +741,8 @@ draw_summary(Pdf *p)
 	page = p->npages;
 
 	total_line(p, PDF_REGULAR, SZ_TEXT, LEAD_TEXT, "Subtotal", doc->totals.subtotal);
-	total_line(p, PDF_REGULAR, SZ_TEXT, LEAD_TEXT, "Descuento", -doc->totals.discount_total);
+	if (doc->totals.discount_total != 0)
+		total_line(p, PDF_REGULAR, SZ_TEXT, LEAD_TEXT, "Descuento", -doc->totals.discount_total);
 	total_line(p, PDF_REGULAR, SZ_TEXT, LEAD_TEXT, "IVA", doc->totals.tax_total);
 	p->y -= 2000;
 	rule(p, TOTALS_LABEL_X, RIGHT, p->y, 800, GOLD_LINE);
@@ -730,8 +750,9 @@ draw_summary(Pdf *p)
 	if (show_paid)
 	{
 		total_line(p, PDF_REGULAR, SZ_TEXT, LEAD_TEXT, "Pagado", doc->amount_paid);
-		total_line(p, PDF_BOLD, SZ_TEXT, LEAD_TEXT, "Saldo",
-				   doc->totals.total - doc->amount_paid);
+		if (doc->status != STATUS_VOID)
+			total_line(p, PDF_BOLD, SZ_TEXT, LEAD_TEXT, "Saldo",
+					   doc->totals.total - doc->amount_paid);
 	}
 	totals_bottom = p->y;
 

@@ -9,7 +9,9 @@ cluster that preloads invoice); prints TAP lines ("ok N - ...", "not ok N -
 * fixtures: a 1-page and a 3-page invoice, a draft and a void one: pdfinfo
   and qpdf accept them, pdftotext finds the number, the customer, every
   description and the totals exactly (formatted here, independently of the
-  C code), "Página i de n", the repeated table header, the stamps;
+  C code), "Página i de n", the repeated table header, the stamps, the
+  seller's address, contact and IVA regime, the payment form, and what a
+  void invoice had received;
 * fuzz: 1000 invoices with random Unicode descriptions (emoji, RTL text,
   quotes, backslashes, parentheses, very long words, combining marks,
   control characters): every PDF passes qpdf --check and pdfinfo, every
@@ -250,7 +252,9 @@ DO $$ BEGIN
 END $$;
 GRANT invoice_app, pg_read_all_stats TO pdf_check_app;
 SELECT invoice.create_organization('pdf-a', 'Joyería Ñandú & Cía. (Medellín)', '900123456-8',
-    '{"prefix": "FV", "number_from": 1, "number_to": 5000, "resolution": "18764000001"}');
+    '{"prefix": "FV", "number_from": 1, "number_to": 5000, "resolution": "18764000001",
+      "address": "Cra 43A # 1-50 (local 120)", "city": "Medellín", "department": "Antioquia",
+      "phone": "604 444 1234", "email": "ventas@nandu.example", "tax_regime": "responsable_iva"}');
 SELECT invoice.create_organization('pdf-b', 'Otra Joyería', NULL, '{}');
 SELECT invoice.grant_tenant('pdf_check_app', org_id) FROM invoice.organizations;
 """)
@@ -287,6 +291,7 @@ SELECT invoice.grant_tenant('pdf_check_app', org_id) FROM invoice.organizations;
     lines.append("SELECT invoice.create_invoice(1, %s::jsonb);"
                  % sql_literal(json.dumps(one[2:])))                                   # 4 void
     lines.append("SELECT invoice.issue(4);")
+    lines.append("SELECT invoice.record_payment(4, 5000, 'cash');")
     lines.append("SELECT invoice.void(4, 'Error en el precio (cliente avisó)');")
     for i in range(FUZZ):
         items = [{"description": fuzz_description(rng), "quantity": rng.choice([1, 2, 0.5]),
@@ -378,6 +383,14 @@ def check_fixtures(folder, invoices):
         "Error en el precio (cliente avisó)" in pdftotext(os.path.join(folder, "4.pdf")) and
         "BORRADOR" not in text1 and "ANULADA" not in text1,
         "drafts say BORRADOR, void invoices ANULADA with their reason, others neither")
+    text4 = pdftotext(os.path.join(folder, "4.pdf"))
+    tap(all(w in squeeze(text1) for w in map(squeeze, (
+        "NIT 900123456-8 · Responsable de IVA", "Cra 43A # 1-50 (local 120) · Medellín, Antioquia",
+        "Tel. 604 444 1234 · ventas@nandu.example", "Forma de pago: Contado"))) and
+        "Zona horaria" not in text1 and
+        re.search(r"Pagado\s+\$ 5\.000,00", text4) and "Saldo" not in text4,
+        "the seller's identity and the payment form in the header; a void invoice shows what "
+        "it had received and no balance", text1[:600] + text4[-600:])
     other = int(psql("SELECT invoice_id FROM invoice.invoices WHERE org_id = 2"))
     errors = []
     for fn in ("render_pdf", "render_html"):
