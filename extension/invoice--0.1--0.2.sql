@@ -76,6 +76,17 @@ ALTER TABLE invoice.invoices
 
 
 /* ------------------------------------------------------------------------
+ * The counter sale in one statement
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION invoice.create_and_issue(customer_id bigint, items jsonb, notes text DEFAULT NULL, paid_with text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_create_and_issue'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.create_and_issue(bigint, jsonb, text, text) IS 'the counter sale: creates an invoice already issued (and paid in full when paid_with names a method) in one statement';
+
+
+/* ------------------------------------------------------------------------
  * Hardening: qualified operators, bounded text, statistics
  * ------------------------------------------------------------------------ */
 
@@ -130,3 +141,5 @@ ALTER TABLE invoice.invoice_items ADD CONSTRAINT invoice_items_rates_check
 -- as REVOKE ALL ON ALL FUNCTIONS does in invoice--0.2.sql
 REVOKE ALL ON FUNCTION invoice.payment_methods() FROM PUBLIC;
 
+GRANT EXECUTE ON FUNCTION invoice.create_and_issue(bigint, jsonb, text, text) TO invoice_app;
+REVOKE ALL ON FUNCTION invoice.create_and_issue(bigint, jsonb, text, text) FROM PUBLIC;

@@ -345,6 +345,12 @@ AS 'MODULE_PATHNAME', 'invoice_issue'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.issue(bigint) IS 'gives a draft the next gapless number of the tenant''s series and makes it immutable';
 
+CREATE FUNCTION invoice.create_and_issue(customer_id bigint, items jsonb, notes text DEFAULT NULL, paid_with text DEFAULT NULL)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_create_and_issue'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.create_and_issue(bigint, jsonb, text, text) IS 'the counter sale: creates an invoice already issued (and paid in full when paid_with names a method) in one statement';
+
 CREATE FUNCTION invoice.void(invoice_id bigint, reason text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'invoice_void'
@@ -512,6 +518,7 @@ GRANT EXECUTE ON FUNCTION
 	invoice.remove_item(bigint, integer),
 	invoice.set_customer(bigint, bigint),
 	invoice.issue(bigint),
+	invoice.create_and_issue(bigint, jsonb, text, text),
 	invoice.void(bigint, text),
 	invoice.record_payment(bigint, numeric, text),
 	invoice.delete_draft(bigint),

@@ -47,41 +47,6 @@ PG_FUNCTION_INFO_V1(invoice_to_json);
  */
 
 /*
- * push_null
- *		Pushes `key`: null.
- */
-static void
-push_null(JsonbParseState **state, const char *key)
-{
-	JsonbValue	v;
-
-	json_push_key(state, key);
-	v.type = jbvNull;
-	(void) pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/*
- * push_string
- *		Pushes `key`: the string s, or null when s is NULL.
- */
-static void
-push_string(JsonbParseState **state, const char *key, const char *s)
-{
-	JsonbValue	v;
-
-	if (s == NULL)
-	{
-		push_null(state, key);
-		return;
-	}
-	json_push_key(state, key);
-	v.type = jbvString;
-	v.val.string.val = (char *) s;
-	v.val.string.len = strlen(s);
-	(void) pushJsonbValue(state, WJB_VALUE, &v);
-}
-
-/*
  * push_bool
  *		Pushes `key`: true or false.
  */
@@ -106,7 +71,7 @@ push_int(JsonbParseState **state, const char *key, bool has, int64 v)
 	if (has)
 		json_push_numeric(state, key, int64_to_numeric(v));
 	else
-		push_null(state, key);
+		json_push_null(state, key);
 }
 
 /*
@@ -127,12 +92,12 @@ push_timestamp(JsonbParseState **state, const char *key, const DocTime *t,
 
 	if (t->isnull)
 	{
-		push_null(state, key);
+		json_push_null(state, key);
 		return;
 	}
 	if (TIMESTAMP_NOT_FINITE(t->ts))
 	{
-		push_string(state, key, TIMESTAMP_IS_NOBEGIN(t->ts) ? "-infinity" : "infinity");
+		json_push_string(state, key, TIMESTAMP_IS_NOBEGIN(t->ts) ? "-infinity" : "infinity");
 		return;
 	}
 	if (timestamp2tm(t->ts, &offset, &tm, &fsec, NULL, tz) != 0)
@@ -145,7 +110,7 @@ push_timestamp(JsonbParseState **state, const char *key, const DocTime *t,
 			 east < 0 ? '-' : '+', abs(east) / SECS_PER_HOUR,
 			 (abs(east) % SECS_PER_HOUR) / SECS_PER_MINUTE);
 	/* pushJsonbValue keeps the pointer: the string must outlive buf */
-	push_string(state, key, pstrdup(buf));
+	json_push_string(state, key, pstrdup(buf));
 }
 
 /* ----------
@@ -164,18 +129,18 @@ push_invoice(JsonbParseState **state, const InvoiceDoc *doc)
 	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 	push_int(state, "invoice_id", true, doc->invoice_id);
 	push_int(state, "number", doc->has_number, doc->number);
-	push_string(state, "number_text", doc->number_text);
-	push_string(state, "status", doc->status_text);
-	push_string(state, "currency", doc->currency);
-	push_string(state, "notes", doc->notes);
+	json_push_string(state, "number_text", doc->number_text);
+	json_push_string(state, "status", doc->status_text);
+	json_push_string(state, "currency", doc->currency);
+	json_push_string(state, "notes", doc->notes);
 	push_timestamp(state, "created_at", &doc->created_at, doc->tz);
 	push_timestamp(state, "issued_at", &doc->issued_at, doc->tz);
 	push_timestamp(state, "paid_at", &doc->paid_at, doc->tz);
 	push_timestamp(state, "voided_at", &doc->voided_at, doc->tz);
-	push_string(state, "void_reason", doc->void_reason);
+	json_push_string(state, "void_reason", doc->void_reason);
 	push_bool(state, "is_deleted", doc->is_deleted);
 	push_int(state, "created_by", doc->has_created_by, doc->created_by);
-	push_string(state, "due_date", doc->due_date);
+	json_push_string(state, "due_date", doc->due_date);
 	(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 }
 
@@ -190,21 +155,21 @@ push_seller(JsonbParseState **state, const InvoiceDoc *doc)
 	json_push_key(state, "seller");
 	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 	push_int(state, "org_id", true, doc->org_id);
-	push_string(state, "name", doc->org_name);
-	push_string(state, "tax_id", doc->tax_id);
-	push_string(state, "resolution", doc->resolution);
+	json_push_string(state, "name", doc->org_name);
+	json_push_string(state, "tax_id", doc->tax_id);
+	json_push_string(state, "resolution", doc->resolution);
 	push_int(state, "number_from", true, doc->number_from);
 	push_int(state, "number_to", doc->has_number_to, doc->number_to);
-	push_string(state, "prefix", doc->prefix);
-	push_string(state, "valid_from", doc->valid_from);
-	push_string(state, "valid_to", doc->valid_to);
-	push_string(state, "timezone", doc->timezone);
-	push_string(state, "address", doc->org_address);
-	push_string(state, "city", doc->org_city);
-	push_string(state, "department", doc->org_department);
-	push_string(state, "phone", doc->org_phone);
-	push_string(state, "email", doc->org_email);
-	push_string(state, "tax_regime", doc->tax_regime);
+	json_push_string(state, "prefix", doc->prefix);
+	json_push_string(state, "valid_from", doc->valid_from);
+	json_push_string(state, "valid_to", doc->valid_to);
+	json_push_string(state, "timezone", doc->timezone);
+	json_push_string(state, "address", doc->org_address);
+	json_push_string(state, "city", doc->org_city);
+	json_push_string(state, "department", doc->org_department);
+	json_push_string(state, "phone", doc->org_phone);
+	json_push_string(state, "email", doc->org_email);
+	json_push_string(state, "tax_regime", doc->tax_regime);
 	(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 }
 
@@ -218,12 +183,12 @@ push_customer(JsonbParseState **state, const InvoiceDoc *doc)
 	json_push_key(state, "customer");
 	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 	push_int(state, "customer_id", true, doc->customer_id);
-	push_string(state, "id_type", doc->id_type);
-	push_string(state, "id_number", doc->id_number);
-	push_string(state, "name", doc->customer_name);
-	push_string(state, "email", doc->email);
-	push_string(state, "phone", doc->phone);
-	push_string(state, "address", doc->address);
+	json_push_string(state, "id_type", doc->id_type);
+	json_push_string(state, "id_number", doc->id_number);
+	json_push_string(state, "name", doc->customer_name);
+	json_push_string(state, "email", doc->email);
+	json_push_string(state, "phone", doc->phone);
+	json_push_string(state, "address", doc->address);
 	(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 }
 
@@ -264,7 +229,7 @@ push_items(JsonbParseState **state, const InvoiceDoc *doc)
 
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_int(state, "line_no", true, it->line_no);
-		push_string(state, "description", it->description);
+		json_push_string(state, "description", it->description);
 		json_push_numeric(state, "quantity", money_to_numeric(it->quantity, QTY_SCALE));
 		json_push_amount(state, "unit_price", it->unit_price);
 		json_push_rate(state, "tax_rate", it->tax_rate);
@@ -274,14 +239,14 @@ push_items(JsonbParseState **state, const InvoiceDoc *doc)
 		json_push_amount(state, "net", it->net);
 		json_push_amount(state, "tax", it->tax);
 		json_push_amount(state, "line_total", it->line_total);
-		push_string(state, "material", it->material);
+		json_push_string(state, "material", it->material);
 		push_int(state, "karat", it->has_karat, it->karat);
 		if (it->has_weight)
 			json_push_numeric(state, "weight_grams",
 							  money_to_numeric(it->weight_grams, QTY_SCALE));
 		else
-			push_null(state, "weight_grams");
-		push_string(state, "sku", it->sku);
+			json_push_null(state, "weight_grams");
+		json_push_string(state, "sku", it->sku);
 		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 	}
 	(void) pushJsonbValue(state, WJB_END_ARRAY, NULL);
@@ -308,7 +273,7 @@ push_payments(JsonbParseState **state, const InvoiceDoc *doc)
 		(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 		push_int(state, "payment_id", true, p->payment_id);
 		json_push_amount(state, "amount", p->amount);
-		push_string(state, "method", p->method);
+		json_push_string(state, "method", p->method);
 		push_timestamp(state, "paid_at", &p->paid_at, doc->tz);
 		(void) pushJsonbValue(state, WJB_END_OBJECT, NULL);
 	}

@@ -254,7 +254,7 @@ static const char *const item_columns[ITEM_NARGS] = {
  *		instead of one per line.  Columns are matched by name, so columns a
  *		later release adds take their defaults' place as NULL.
  */
-static void
+void
 items_insert(int64 org_id, int64 invoice_id, const InvoiceItem *items, int nitems)
 {
 	static SPIPlanPtr plan = NULL;
@@ -396,8 +396,12 @@ limited_text(FunctionCallInfo fcinfo, int argno, const char *name, int max)
 	return s;
 }
 
-static void
-require_customer(int64 org_id, int64 customer_id, bool found)
+/*
+ * require_customer
+ *		P0002 when a statement that joined the customer found none.
+ */
+void
+require_customer(int64 customer_id, bool found)
 {
 	if (!found)
 		ereport(ERROR,
@@ -412,60 +416,83 @@ require_customer(int64 org_id, int64 customer_id, bool found)
  */
 
 /*
+ * new_invoice_from_args
+ *		Arguments 0 to 2 of create_invoice and create_and_issue (customer_id,
+ *		items, notes), every item validated and computed before anything is
+ *		written.
+ */
+void
+new_invoice_from_args(FunctionCallInfo fcinfo, NewInvoice *inv)
+{
+	int			i;
+
+	memset(inv, 0, sizeof(*inv));
+	inv->org_id = tenant_require();
+	inv->user_id = tenant_current_user();
+	arg_required(fcinfo, 0, "customer_id");
+	inv->customer_id = PG_GETARG_INT64(0);
+	inv->items_json = jsonb_arg(fcinfo, 1, "items");
+	inv->notes = limited_text(fcinfo, 2, "notes", NOTES_MAX);
+	if (inv->notes != NULL && inv->notes[0] == '\0')
+		inv->notes = NULL;
+
+	if (!tenant_settings(inv->org_id, &inv->st))
+		elog(ERROR, "tenant " INT64_FORMAT " vanished", inv->org_id);
+	inv->items = items_from_jsonb(inv->items_json, "items", &inv->nitems);
+	for (i = 0; i < inv->nitems; i++)
+	{
+		item_compute(&inv->items[i], inv->st.default_tax_rate, i + 1);
+		totals_add(&inv->totals, &inv->items[i], 1);
+	}
+}
+
+/*
+ * new_invoice_values
+ *		The first NEW_INVOICE_NARGS parameters of a header INSERT, in
+ *		new_invoice_types order: org_id, customer_id, created_by, notes,
+ *		currency, the four totals, item_count, next_line_no.
+ */
+void
+new_invoice_values(const NewInvoice *inv, Datum *values, char *nulls)
+{
+	memset(nulls, ' ', NEW_INVOICE_NARGS);
+	values[0] = Int64GetDatum(inv->org_id);
+	values[1] = Int64GetDatum(inv->customer_id);
+	values[2] = Int64GetDatum(inv->user_id);
+	nulls[2] = inv->user_id ? ' ' : 'n';
+	values[3] = inv->notes ? CStringGetTextDatum(inv->notes) : (Datum) 0;
+	nulls[3] = inv->notes ? ' ' : 'n';
+	values[4] = CStringGetTextDatum(inv->st.currency);
+	values[5] = NumericGetDatum(money_to_numeric(inv->totals.subtotal, MONEY_SCALE));
+	values[6] = NumericGetDatum(money_to_numeric(inv->totals.discount_total, MONEY_SCALE));
+	values[7] = NumericGetDatum(money_to_numeric(inv->totals.tax_total, MONEY_SCALE));
+	values[8] = NumericGetDatum(money_to_numeric(inv->totals.total, MONEY_SCALE));
+	values[9] = Int32GetDatum(inv->nitems);
+	values[10] = Int32GetDatum(inv->nitems + 1);
+}
+
+const Oid	new_invoice_types[NEW_INVOICE_NARGS] = {
+	INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
+	NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, INT4OID, INT4OID
+};
+
+/*
  * invoice_create_invoice
- *		A draft with its items: every item is validated and computed before
- *		the first row is written.
+ *		A draft with its items.
  */
 Datum
 invoice_create_invoice(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	int64		org_id = tenant_require();
-	int64		user_id = tenant_current_user();
-	int64		customer_id;
-	Jsonb	   *items_json;
-	char	   *notes;
-	InvoiceItem *items;
-	int			nitems;
-	InvoiceTotals totals = {0, 0, 0, 0};
-	TenantSettings st;
-	Datum		values[11];
-	char		nulls[11];
+	NewInvoice	inv;
+	Datum		values[NEW_INVOICE_NARGS];
+	char		nulls[NEW_INVOICE_NARGS];
 	bool		isnull;
 	int64		invoice_id;
-	int			i;
 	ApiCall		call;
 
-	arg_required(fcinfo, 0, "customer_id");
-	customer_id = PG_GETARG_INT64(0);
-	items_json = jsonb_arg(fcinfo, 1, "items");
-	notes = limited_text(fcinfo, 2, "notes", NOTES_MAX);
-	if (notes != NULL && notes[0] == '\0')
-		notes = NULL;
-
-	if (!tenant_settings(org_id, &st))
-		elog(ERROR, "tenant " INT64_FORMAT " vanished", org_id);
-	items = items_from_jsonb(items_json, "items", &nitems);
-	for (i = 0; i < nitems; i++)
-	{
-		item_compute(&items[i], st.default_tax_rate, i + 1);
-		totals_add(&totals, &items[i], 1);
-	}
-
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(org_id);
-	values[1] = Int64GetDatum(customer_id);
-	values[2] = Int64GetDatum(user_id);
-	nulls[2] = user_id ? ' ' : 'n';
-	values[3] = notes ? CStringGetTextDatum(notes) : (Datum) 0;
-	nulls[3] = notes ? ' ' : 'n';
-	values[4] = CStringGetTextDatum(st.currency);
-	values[5] = NumericGetDatum(money_to_numeric(totals.subtotal, MONEY_SCALE));
-	values[6] = NumericGetDatum(money_to_numeric(totals.discount_total, MONEY_SCALE));
-	values[7] = NumericGetDatum(money_to_numeric(totals.tax_total, MONEY_SCALE));
-	values[8] = NumericGetDatum(money_to_numeric(totals.total, MONEY_SCALE));
-	values[9] = Int32GetDatum(nitems);
-	values[10] = Int32GetDatum(nitems + 1);
+	new_invoice_from_args(fcinfo, &inv);
+	new_invoice_values(&inv, values, nulls);
 
 	api_begin(&call);
 	api_prepare_once(&plan, "INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
@@ -476,15 +503,13 @@ invoice_create_invoice(PG_FUNCTION_ARGS)
 					 " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
 					 " AND c.customer_id OPERATOR(pg_catalog.=) $2"
 					 " RETURNING invoice_id",
-					 11, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
-					 NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
-					 INT4OID, INT4OID});
+					 NEW_INVOICE_NARGS, (Oid *) new_invoice_types);
 	api_execute(plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
-	require_customer(org_id, customer_id, SPI_processed == 1);
+	require_customer(inv.customer_id, SPI_processed == 1);
 	invoice_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
 
-	if (nitems > 0)
-		items_insert(org_id, invoice_id, items, nitems);
+	if (inv.nitems > 0)
+		items_insert(inv.org_id, invoice_id, inv.items, inv.nitems);
 	api_end(&call);
 
 	PG_RETURN_INT64(invoice_id);
@@ -655,7 +680,7 @@ invoice_set_customer(PG_FUNCTION_ARGS)
 					 3, (Oid[]) {INT8OID, INT8OID, INT8OID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 				Int64GetDatum(customer_id)}, NULL, false, SPI_OK_UPDATE);
-	require_customer(org_id, customer_id, SPI_processed == 1);
+	require_customer(customer_id, SPI_processed == 1);
 	api_end(&call);
 
 	PG_RETURN_VOID();

@@ -15,6 +15,8 @@
 
 #include "exec.h"
 #include "items.h"
+#include "tenant.h"
+#include "utils/jsonb.h"
 
 typedef enum InvoiceStatus
 {
@@ -56,5 +58,34 @@ extern void invoice_require_status(const InvoiceHeader *h, int allowed,
  */
 extern int64 invoice_open(FunctionCallInfo fcinfo, int64 org_id, int allowed,
 						  const char *action, InvoiceHeader *h, ApiCall *call);
+
+/* a new invoice as create_invoice and create_and_issue take it */
+typedef struct NewInvoice
+{
+	int64		org_id;
+	int64		user_id;		/* 0 when the context has none */
+	int64		customer_id;
+	Jsonb	   *items_json;
+	char	   *notes;			/* NULL when none */
+	InvoiceItem *items;
+	int			nitems;
+	InvoiceTotals totals;
+	TenantSettings st;
+} NewInvoice;
+
+/* arguments 0-2 (customer_id, items, notes), validated and computed */
+extern void new_invoice_from_args(FunctionCallInfo fcinfo, NewInvoice *inv);
+
+/* the parameters $1..$11 of a header INSERT, typed by new_invoice_types */
+#define NEW_INVOICE_NARGS 11
+extern const Oid new_invoice_types[NEW_INVOICE_NARGS];
+extern void new_invoice_values(const NewInvoice *inv, Datum *values, char *nulls);
+
+/* writes the lines of an invoice (between api_begin and api_end) */
+extern void items_insert(int64 org_id, int64 invoice_id, const InvoiceItem *items,
+						 int nitems);
+
+/* P0002 "customer N not found" unless `found` */
+extern void require_customer(int64 customer_id, bool found);
 
 #endif							/* INVOICE_LIFECYCLE_H */

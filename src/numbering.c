@@ -188,31 +188,19 @@ numbering_write_issue(int64 org_id, int64 invoice_id, int64 number,
 }
 
 /*
- * invoice_issue
- *		Gives a draft the next number of the tenant's series.
+ * numbering_next
+ *		Locks the tenant's numbering (until the end of the transaction; from
+ *		here the tenant's other issuers wait) and takes its next number,
+ *		inside the authorized range, with the time of issue read after the
+ *		lock was granted and inside the resolution's validity.  The number's
+ *		text is allocated in `result_cxt`.
  */
-Datum
-invoice_issue(PG_FUNCTION_ARGS)
+void
+numbering_next(int64 org_id, MemoryContext result_cxt, IssueNumber *out)
 {
-	int64		org_id = tenant_require();
-	int64		invoice_id;
-	InvoiceHeader h;
 	TenantSettings st;
 	int64		number;
-	char	   *number_text;
-	TimestampTz issued_at;
-	MemoryContext fn_cxt = CurrentMemoryContext;
-	ApiCall		call;
 
-	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "issue", &h, &call);
-
-	if (h.item_count == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot issue invoice " INT64_FORMAT ": it has no items", invoice_id),
-				 errhint("Add items with invoice.add_item() first.")));
-
-	/* from here to commit, the tenant's other issue() calls wait */
 	numbering_lock(org_id);
 
 	/* settings changed by whoever held the lock before us count now */
@@ -232,15 +220,41 @@ invoice_issue(PG_FUNCTION_ARGS)
 						   st.prefix, st.number_from, st.prefix, st.number_to),
 				 errhint("Register a new resolution with invoice.update_organization(), setting \"number_from\" and \"number_to\".")));
 
-	issued_at = GetCurrentTimestamp();
-	check_validity(&st, issued_at);
+	out->issued_at = GetCurrentTimestamp();
+	check_validity(&st, out->issued_at);
+	out->number = number;
+	out->number_text = MemoryContextStrdup(result_cxt,
+										   psprintf("%s" INT64_FORMAT, st.prefix, number));
+}
 
-	/* the result must outlive SPI_finish */
-	number_text = MemoryContextStrdup(fn_cxt, psprintf("%s" INT64_FORMAT, st.prefix, number));
+/*
+ * invoice_issue
+ *		Gives a draft the next number of the tenant's series.
+ */
+Datum
+invoice_issue(PG_FUNCTION_ARGS)
+{
+	int64		org_id = tenant_require();
+	int64		invoice_id;
+	InvoiceHeader h;
+	IssueNumber n;
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	ApiCall		call;
+
+	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "issue", &h, &call);
+
+	if (h.item_count == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot issue invoice " INT64_FORMAT ": it has no items", invoice_id),
+				 errhint("Add items with invoice.add_item() first.")));
+
+	/* the number's text must outlive SPI_finish */
+	numbering_next(org_id, fn_cxt, &n);
 	/* nothing to pay (every line free): amount_paid = total already */
-	numbering_write_issue(org_id, invoice_id, number, number_text, issued_at,
+	numbering_write_issue(org_id, invoice_id, n.number, n.number_text, n.issued_at,
 						  h.totals.total == 0);
 	api_end(&call);
 
-	PG_RETURN_TEXT_P(cstring_to_text(number_text));
+	PG_RETURN_TEXT_P(cstring_to_text(n.number_text));
 }

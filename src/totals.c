@@ -42,6 +42,41 @@ json_push_key(JsonbParseState **state, const char *name)
 }
 
 /*
+ * json_push_null
+ *		Pushes `key`: null.
+ */
+void
+json_push_null(JsonbParseState **state, const char *key)
+{
+	JsonbValue	v;
+
+	json_push_key(state, key);
+	v.type = jbvNull;
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
+ * json_push_string
+ *		Pushes `key`: the string s, or null when s is NULL.
+ */
+void
+json_push_string(JsonbParseState **state, const char *key, const char *s)
+{
+	JsonbValue	v;
+
+	if (s == NULL)
+	{
+		json_push_null(state, key);
+		return;
+	}
+	json_push_key(state, key);
+	v.type = jbvString;
+	v.val.string.val = (char *) s;
+	v.val.string.len = strlen(s);
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
  * json_push_numeric
  *		Pushes `key`: num as an object member.
  */

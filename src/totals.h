@@ -41,6 +41,9 @@ extern TaxGroup *totals_tax_groups(const InvoiceItem *items, int nitems,
  * member's name (a C string that must outlive the JsonbParseState).
  */
 extern void json_push_key(JsonbParseState **state, const char *key);
+extern void json_push_null(JsonbParseState **state, const char *key);
+/* a string, or null when s is NULL */
+extern void json_push_string(JsonbParseState **state, const char *key, const char *s);
 extern void json_push_numeric(JsonbParseState **state, const char *key, Numeric num);
 /* an amount in cents, with exactly 2 decimals */
 extern void json_push_amount(JsonbParseState **state, const char *key, int64 cents);
