@@ -8,7 +8,7 @@
 -- Everything runs in one transaction that is rolled back.
 
 BEGIN;
-SELECT plan(177);
+SELECT plan(188);
 
 /* ------------------------------------------------------------------------
  * Set-up, as superuser: two tenants with users, customers and invoices
@@ -57,6 +57,18 @@ SELECT invoice.create_invoice(:cust_b1,
 	'b-issued') AS inv_b_issued \gset
 SELECT invoice.issue(:inv_b_issued) AS ignored \gset
 SELECT invoice.record_payment(:inv_b_issued, 5) AS ignored \gset
+-- B's frequent values, for the planner statistics below: 40 customers of
+-- one name and e-mail, a draft of 200 items of one description and SKU
+SELECT count(invoice.upsert_customer('CC', (3000 + i)::text, 'Bárbara Secreta',
+									 'secreta@b.example', '3001234567', 'Calle Secreta 1'))
+  FROM generate_series(1, 40) i \gset
+SELECT invoice.create_invoice(:cust_b1,
+	(SELECT jsonb_agg(jsonb_build_object('description', 'Diadema secreta de B', 'sku', 'SECRET-B',
+										 'quantity', 1, 'unit_price', 1)) FROM generate_series(1, 200)),
+	'nota secreta de B') AS ignored \gset
+-- and the audit rows of all this in the log now, not at commit
+SET CONSTRAINTS ALL IMMEDIATE;
+SET CONSTRAINTS ALL DEFERRED;
 
 -- ids that no row of any tenant has
 SELECT max(invoice_id) + 1000 AS inv_none FROM invoice.invoices \gset
@@ -67,7 +79,7 @@ SELECT max(user_id) + 1000 AS user_none FROM invoice.users \gset
 SELECT set_config('invoice.org_id', '', true) AS ignored,
 	   set_config('invoice.user_id', '', true) AS ignored2 \gset
 ANALYZE invoice.organizations, invoice.users, invoice.customers,
-	invoice.invoices, invoice.invoice_items, invoice.payments;
+	invoice.invoices, invoice.invoice_items, invoice.payments, invoice.audit_log;
 
 /* ------------------------------------------------------------------------
  * The hostile role, without a tenant context
@@ -91,6 +103,17 @@ EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
 		det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
 	RETURN concat_ws(' | ', st, regexp_replace(msg, '\m' || id || '\M', '<id>', 'g'), det, hnt);
+END
+$fn$;
+
+-- the planner's row estimate of a query, as EXPLAIN shows it to any reader
+CREATE FUNCTION regress_scratch.estimate(sql text)
+RETURNS numeric LANGUAGE plpgsql AS $fn$
+DECLARE
+	plan json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) ' || sql INTO plan;
+	RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric;
 END
 $fn$;
 
@@ -151,6 +174,27 @@ SELECT throws_ok(format('SET invoice.org_id = %s', :org_a), '42501', NULL,
 SELECT throws_ok(format($$SELECT set_config('invoice.org_id', '%s', false)$$, :org_a), '42501', NULL,
 				 'no context: set_config(invoice.org_id) is refused');
 SELECT is(invoice.current_org(), NULL, 'no context: still no context after the attempts');
+
+/* ------------------------------------------------------------------------
+ * Planner statistics: EXPLAIN does not tell another tenant's values
+ * ------------------------------------------------------------------------ */
+
+-- (query, B's frequent value, a value nobody has)
+SELECT is(regress_scratch.estimate(format(q, frequent)), regress_scratch.estimate(format(q, absent)),
+		  format('no context: EXPLAIN estimates %s alike for B''s frequent value and an absent one', what))
+  FROM (VALUES
+	('customers.name', 'SELECT * FROM invoice.customers WHERE name = %L', 'Bárbara Secreta', 'Nadie Nunca'),
+	('customers.name <', 'SELECT * FROM invoice.customers WHERE name < %L', 'Bárbara Secreta', 'Aaaa'),
+	('customers.email', 'SELECT * FROM invoice.customers WHERE email = %L', 'secreta@b.example', 'nadie@x.example'),
+	('customers.phone', 'SELECT * FROM invoice.customers WHERE phone = %L', '3001234567', '3999999999'),
+	('customers.address', 'SELECT * FROM invoice.customers WHERE address = %L', 'Calle Secreta 1', 'Calle Falsa 123'),
+	('invoice_items.description', 'SELECT * FROM invoice.invoice_items WHERE description = %L', 'Diadema secreta de B', 'Nada'),
+	('invoice_items.description <', 'SELECT * FROM invoice.invoice_items WHERE description < %L', 'Diadema secreta de B', 'Aaaa'),
+	('invoice_items.sku', 'SELECT * FROM invoice.invoice_items WHERE sku = %L', 'SECRET-B', 'NONE'),
+	('invoices.notes', 'SELECT * FROM invoice.invoices WHERE notes = %L', 'nota secreta de B', 'ninguna'),
+	('audit_log.db_role', 'SELECT * FROM invoice.audit_log WHERE db_role = %L', session_user, 'regress_nobody'),
+	('audit_log.new_row', 'SELECT * FROM invoice.audit_log WHERE new_row < %L', '{"name": "Bárbara Secreta"}', '{}')
+  ) AS t(what, q, frequent, absent);
 
 /* ------------------------------------------------------------------------
  * set_tenant: who may enter which tenant, without enumeration
@@ -494,11 +538,12 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = 'invoice' AND tablen
 SELECT results_eq(format($$SELECT notes, status, number_text, total, amount_paid, item_count, is_deleted, customer_id
 						  FROM invoice.invoices WHERE org_id = %s ORDER BY notes COLLATE "C"$$, :org_b),
 				  format($$VALUES ('b-draft'::text, 'draft'::text, NULL::text, 362.95::numeric, 0.00::numeric, 2, false, %1$s::bigint),
-								 ('b-issued', 'issued', 'B1', 499.80, 5.00, 2, false, %1$s)$$, :cust_b1),
+								 ('b-issued', 'issued', 'B1', 499.80, 5.00, 2, false, %1$s),
+								 ('nota secreta de B', 'draft', NULL, 238.00, 0.00, 200, false, %1$s)$$, :cust_b1),
 				  'tenant B''s invoices are untouched');
-SELECT is((SELECT count(*) FROM invoice.invoice_items WHERE org_id = :org_b), 4::bigint, 'tenant B''s items are untouched');
+SELECT is((SELECT count(*) FROM invoice.invoice_items WHERE org_id = :org_b), 204::bigint, 'tenant B''s items are untouched');
 SELECT is((SELECT count(*) FROM invoice.payments WHERE org_id = :org_b), 1::bigint, 'tenant B''s payments are untouched');
-SELECT is((SELECT count(*) FROM invoice.customers WHERE org_id = :org_b), 3::bigint, 'tenant B''s customers are untouched');
+SELECT is((SELECT count(*) FROM invoice.customers WHERE org_id = :org_b), 43::bigint, 'tenant B''s customers are untouched');
 SELECT is((SELECT max(number) FROM invoice.invoices WHERE org_id = :org_b), 1::bigint, 'tenant B''s numbering is untouched');
 SELECT is((SELECT count(*) FROM invoice.tenant_grants WHERE role_oid = 'regress_hostile'::regrole), 1::bigint,
 		  'the hostile role still holds exactly one grant');
