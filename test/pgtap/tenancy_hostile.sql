@@ -8,7 +8,7 @@
 -- Everything runs in one transaction that is rolled back.
 
 BEGIN;
-SELECT plan(188);
+SELECT plan(204);
 
 /* ------------------------------------------------------------------------
  * Set-up, as superuser: two tenants with users, customers and invoices
@@ -508,6 +508,39 @@ SELECT throws_ok(format('SELECT invoice.issue(%s)', :inv_a_draft), '55000', NULL
 				 'lifecycle: a deleted draft cannot be issued');
 
 /* ------------------------------------------------------------------------
+ * Limits: free text is bounded (a description of 2.1 million line breaks
+ * made a PDF of 63 MB)
+ * ------------------------------------------------------------------------ */
+
+SELECT throws_ok(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
+						 'description', repeat('x', 1001), 'quantity', 1, 'unit_price', 1)))$$, :cust_a1),
+				 '22023', 'item 1: "description" must not be longer than 1000 bytes',
+				 'limits: a description of 1001 bytes is refused');
+SELECT matches(regress_scratch.error_of(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
+						 'description', repeat(E'x\n', 10) || 'x', 'quantity', 1, 'unit_price', 1)))$$, :cust_a1), 0),
+			   '^22023 \| item 1: "description" must not have more than 10 lines \|  \| The description has 11 lines; the limit is 10\.$',
+			   'limits: a description of 11 lines is refused, the hint gives the limit');
+SELECT lives_ok(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
+						 'description', repeat(E'x\n', 9) || repeat('x', 980), 'quantity', 1, 'unit_price', 1)))$$, :cust_a1),
+				'limits: a description of 10 lines and 1000 bytes is accepted');
+SELECT throws_ok(format($$SELECT invoice.create_invoice(%s, '[{"description": "x", "quantity": 1, "unit_price": 1, "sku": "%s"}]')$$,
+						:cust_a1, repeat('S', 65)),
+				 '22023', 'item 1: "sku" must not be longer than 64 bytes', 'limits: an SKU of 65 bytes is refused');
+SELECT throws_ok(format($$SELECT invoice.create_invoice(%s, '[{"description": "x", "quantity": 1, "unit_price": 1, "material": "%s"}]')$$,
+						:cust_a1, repeat('m', 101)),
+				 '22023', 'item 1: "material" must not be longer than 100 bytes', 'limits: a material of 101 bytes is refused');
+SELECT throws_ok(format('SELECT invoice.create_invoice(%s, ''[]'', %L)', :cust_a1, repeat('n', 4001)),
+				 '22023', '"notes" must not be longer than 4000 bytes', 'limits: notes of 4001 bytes are refused');
+SELECT throws_ok($$SELECT invoice.upsert_customer('CC', '5001', 'X', NULL, '300' || repeat(' ', 40) || '1234567')$$,
+				 '22023', '"phone" must not be longer than 40 bytes', 'limits: a phone padded to 40 bytes is refused');
+SELECT throws_ok(format($$SELECT invoice.upsert_customer('CC', '5001', %L)$$, repeat('N', 301)),
+				 '22023', '"name" must not be longer than 300 bytes', 'limits: a customer name of 301 bytes is refused');
+SELECT throws_ok(format($$SELECT invoice.upsert_customer('CC', '5001', 'X', NULL, NULL, %L)$$, repeat('A', 501)),
+				 '22023', '"address" must not be longer than 500 bytes', 'limits: an address of 501 bytes is refused');
+SELECT throws_ok(format('SELECT invoice.void(%s, %L)', :inv_a_issued, repeat('r', 1001)),
+				 '22023', '"reason" must not be longer than 1000 bytes', 'limits: a void reason of 1001 bytes is refused');
+
+/* ------------------------------------------------------------------------
  * Back to superuser: the guard holds for it too, and B is untouched
  * ------------------------------------------------------------------------ */
 
@@ -532,6 +565,21 @@ SELECT throws_ok('TRUNCATE invoice.invoices CASCADE', '55000', NULL,
 				 'superuser: TRUNCATE of invoices is refused');
 SELECT throws_ok(format('UPDATE invoice.invoice_items SET unit_price = 1 WHERE invoice_id = %s', :inv_a_issued), '55000', NULL,
 				 'superuser: UPDATE of an issued invoice''s items is refused');
+-- a tenant's time zone is one of PostgreSQL's zone names, not a POSIX rule
+SELECT throws_ok(format($$SELECT invoice.update_organization(%s, '{"timezone": "XXX-24:59:59"}')$$, :org_a),
+				 '22023', 'settings: "timezone" must be a time zone name such as "America/Bogota"',
+				 'limits: a POSIX time zone rule is refused');
+SELECT throws_ok(format($$SELECT invoice.update_organization(%s, '{"timezone": "Mars/Olympus"}')$$, :org_a),
+				 '22023', NULL, 'limits: an unknown zone name is refused');
+SELECT lives_ok(format($$SELECT invoice.update_organization(%s, '{"timezone": "america/bogota"}')$$, :org_a),
+				'limits: a zone name in another case is accepted');
+SELECT is((SELECT timezone FROM invoice.organizations WHERE org_id = :org_a), 'America/Bogota',
+		  'limits: and kept as the time zone database spells it');
+SELECT throws_ok(format($$SELECT invoice.update_organization(%s, jsonb_build_object('resolution', repeat('r', 1001)))$$, :org_a),
+				 '22023', '"resolution" must not be longer than 1000 bytes', 'limits: a resolution of 1001 bytes is refused');
+SELECT throws_ok(format($$SELECT invoice.create_organization('regress-long', %L)$$, repeat('N', 301)),
+				 '22023', '"name" must not be longer than 300 bytes', 'limits: an organization name of 301 bytes is refused');
+
 SELECT ok(EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = 'invoice' AND tablename = 'customers'),
 		  'superuser: pg_stats does have statistics of the tenant tables (the hostile test was not vacuous)');
 
