@@ -334,8 +334,6 @@ run_locked_step(ddl_step step, const void *arg)
 
 	for (attempt = 1; attempt <= DDL_ATTEMPTS; attempt++)
 	{
-		ErrorData  *edata;
-
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(oldcxt);
 		PG_TRY();
@@ -353,6 +351,8 @@ run_locked_step(ddl_step step, const void *arg)
 		}
 		PG_CATCH();
 		{
+			ErrorData  *edata;
+
 			MemoryContextSwitchTo(oldcxt);
 			edata = CopyErrorData();
 			FlushErrorState();
