@@ -293,17 +293,25 @@ item_text(const JsonbValue *v, int idx, const char *name, int max)
 
 /*
  * check_description_lines
- *		A description of at most DESCRIPTION_LINES lines.
+ *		A description of at most DESCRIPTION_LINES lines, counted as the
+ *		renderers break them (src/pdf_text.c): LF, CR, CR LF, and the
+ *		UTF-8 of U+0085, U+2028 and U+2029.
  */
 static void
 check_description_lines(const char *description, int idx)
 {
 	int			lines = 1;
-	const char *p;
+	const unsigned char *p;
 
-	for (p = description; *p; p++)
-		if (*p == '\n')
+	for (p = (const unsigned char *) description; *p; p++)
+	{
+		if (*p == '\n' || (*p == '\r' && p[1] != '\n'))
 			lines++;
+		else if (p[0] == 0xC2 && p[1] == 0x85)
+			lines++;
+		else if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+			lines++;
+	}
 	if (lines > DESCRIPTION_LINES)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

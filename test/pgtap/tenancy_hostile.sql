@@ -8,7 +8,7 @@
 -- Everything runs in one transaction that is rolled back.
 
 BEGIN;
-SELECT plan(204);
+SELECT plan(205);
 
 /* ------------------------------------------------------------------------
  * Set-up, as superuser: two tenants with users, customers and invoices
@@ -520,6 +520,10 @@ SELECT matches(regress_scratch.error_of(format($$SELECT invoice.create_invoice(%
 						 'description', repeat(E'x\n', 10) || 'x', 'quantity', 1, 'unit_price', 1)))$$, :cust_a1), 0),
 			   '^22023 \| item 1: "description" must not have more than 10 lines \|  \| The description has 11 lines; the limit is 10\.$',
 			   'limits: a description of 11 lines is refused, the hint gives the limit');
+SELECT throws_ok(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
+						 'description', repeat(E'x\u2028', 4) || repeat(E'x\r', 4) || E'x\u0085x\u2029x', 'quantity', 1, 'unit_price', 1)))$$, :cust_a1),
+				 '22023', 'item 1: "description" must not have more than 10 lines',
+				 'limits: lines are counted as the renderers break them (CR, U+0085, U+2028, U+2029)');
 SELECT lives_ok(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
 						 'description', repeat(E'x\n', 9) || repeat('x', 980), 'quantity', 1, 'unit_price', 1)))$$, :cust_a1),
 				'limits: a description of 10 lines and 1000 bytes is accepted');
