@@ -17,18 +17,8 @@ BEGIN
 			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
 		END IF;
 	END LOOP;
-	-- service roles are application roles that may enter every tenant;
-	-- platform admins are service roles that may also create tenants
-	IF NOT pg_catalog.pg_has_role('invoice_service', 'invoice_app', 'MEMBER') THEN
-		GRANT invoice_app TO invoice_service;
-	END IF;
-	IF NOT pg_catalog.pg_has_role('invoice_admin', 'invoice_service', 'MEMBER') THEN
-		GRANT invoice_service TO invoice_admin;
-	END IF;
 END
 $roles$;
-
-GRANT USAGE ON SCHEMA invoice TO invoice_app, invoice_admin, invoice_bridge;
 
 /* ------------------------------------------------------------------------
  * Tenancy
@@ -216,7 +206,7 @@ CREATE TABLE invoice.invoice_items (
 	CONSTRAINT invoice_items_price_check CHECK (unit_price OPERATOR(pg_catalog.>=) 0),
 	CONSTRAINT invoice_items_rates_check CHECK (tax_rate OPERATOR(pg_catalog.>=) 0 AND tax_rate OPERATOR(pg_catalog.<=) 100
 		AND discount_pct OPERATOR(pg_catalog.>=) 0 AND discount_pct OPERATOR(pg_catalog.<=) 100),
-	CONSTRAINT invoice_items_karat_check CHECK (karat BETWEEN 1 AND 24)
+	CONSTRAINT invoice_items_karat_check CHECK (karat OPERATOR(pg_catalog.>=) 1 AND karat OPERATOR(pg_catalog.<=) 24)
 );
 COMMENT ON TABLE invoice.invoice_items IS 'invoice lines with their rounded amounts';
 
@@ -388,9 +378,6 @@ AS 'MODULE_PATHNAME', 'invoice_render_pdf'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.render_pdf(bigint) IS 'one invoice of the current tenant as an A4 PDF (Helvetica, WinAnsiEncoding; characters outside it print as ?)';
 
--- like to_json: for application roles (PUBLIC loses EXECUTE below)
-GRANT EXECUTE ON FUNCTION invoice.render_html(bigint), invoice.render_pdf(bigint) TO invoice_app;
-
 CREATE FUNCTION invoice.totals(items jsonb, default_tax_rate numeric DEFAULT 19)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'invoice_totals'
@@ -492,43 +479,6 @@ CREATE POLICY tenant_isolation ON invoice.payments
 -- platform admins list every tenant and its grants (read only)
 CREATE POLICY admin_read ON invoice.organizations FOR SELECT TO invoice_admin USING (true);
 CREATE POLICY admin_read ON invoice.tenant_grants FOR SELECT TO invoice_admin USING (true);
-
-/* ------------------------------------------------------------------------
- * Privileges: granted, never assumed
- * ------------------------------------------------------------------------ */
-
-REVOKE ALL ON ALL TABLES IN SCHEMA invoice FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA invoice FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA invoice FROM PUBLIC;
-
-GRANT SELECT ON invoice.organizations, invoice.users, invoice.customers,
-	invoice.invoices, invoice.invoice_items, invoice.payments TO invoice_app;
-GRANT SELECT ON invoice.organizations, invoice.tenant_grants TO invoice_admin;
-
-GRANT EXECUTE ON FUNCTION invoice.current_org(), invoice.current_user_id(),
-	invoice.totals(jsonb, numeric) TO PUBLIC;
-GRANT EXECUTE ON FUNCTION
-	invoice.set_tenant(bigint, bigint),
-	invoice.add_user(text, text, bigint),
-	invoice.update_organization(bigint, jsonb),
-	invoice.upsert_customer(text, text, text, text, text, text),
-	invoice.create_invoice(bigint, jsonb, text),
-	invoice.add_item(bigint, jsonb),
-	invoice.update_item(bigint, integer, jsonb),
-	invoice.remove_item(bigint, integer),
-	invoice.set_customer(bigint, bigint),
-	invoice.issue(bigint),
-	invoice.create_and_issue(bigint, jsonb, text, text),
-	invoice.void(bigint, text),
-	invoice.record_payment(bigint, numeric, text),
-	invoice.delete_draft(bigint),
-	invoice.to_json(bigint)
-	TO invoice_app;
-GRANT EXECUTE ON FUNCTION
-	invoice.create_organization(text, text, text, jsonb),
-	invoice.grant_tenant(name, bigint),
-	invoice.revoke_tenant(name, bigint)
-	TO invoice_admin;
 
 /* ------------------------------------------------------------------------
  * pg_dump keeps the data of every table and the state of every sequence
@@ -684,23 +634,107 @@ CREATE POLICY admin_read ON invoice.audit_log FOR SELECT TO invoice_admin USING 
 CREATE POLICY tenant_isolation ON invoice.audit_heads
 	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
 
-REVOKE ALL ON invoice.audit_log, invoice.audit_heads, invoice.audit_id_seq FROM PUBLIC;
-REVOKE ALL ON FUNCTION invoice.audit_row(), invoice.audit_flush(), invoice.audit_log_guard(),
-	invoice.audit_enable(regclass), invoice.audit_verify(bigint), invoice.audit_purge(interval),
-	invoice.audit_create_partitions(integer), invoice.row_history(regclass, jsonb) FROM PUBLIC;
-GRANT SELECT ON invoice.audit_log TO invoice_app;
--- evaluated for every row written to an audited table, by whoever writes it
-GRANT EXECUTE ON FUNCTION invoice.audit_write_needed() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION invoice.audit_verify(bigint), invoice.row_history(regclass, jsonb) TO invoice_app;
-GRANT EXECUTE ON FUNCTION invoice.audit_enable(regclass), invoice.audit_purge(interval),
-	invoice.audit_create_partitions(integer), invoice.audit_row(), invoice.audit_flush()
-	TO invoice_admin;
+/* ------------------------------------------------------------------------
+ * Planner statistics: none on free text and personal data
+ *
+ * Any role that may read a table may EXPLAIN a query on it without a
+ * tenant, and the row estimate comes from statistics over every tenant:
+ * another tenant's frequent values (and, through the histogram bounds,
+ * any value) could be confirmed.  No plan needs statistics on these
+ * columns; their estimates fall back to the defaults.  The partitions of
+ * the audit log get the log's targets from audit_create_partitions.
+ * ------------------------------------------------------------------------ */
+
+ALTER TABLE invoice.organizations ALTER COLUMN slug SET STATISTICS 0,
+	ALTER COLUMN name SET STATISTICS 0, ALTER COLUMN tax_id SET STATISTICS 0,
+	ALTER COLUMN resolution SET STATISTICS 0, ALTER COLUMN address SET STATISTICS 0,
+	ALTER COLUMN city SET STATISTICS 0, ALTER COLUMN department SET STATISTICS 0,
+	ALTER COLUMN phone SET STATISTICS 0, ALTER COLUMN email SET STATISTICS 0;
+ALTER TABLE invoice.tenant_grants ALTER COLUMN role_name SET STATISTICS 0;
+ALTER TABLE invoice.users ALTER COLUMN display_name SET STATISTICS 0;
+ALTER TABLE invoice.customers ALTER COLUMN id_number SET STATISTICS 0,
+	ALTER COLUMN name SET STATISTICS 0, ALTER COLUMN email SET STATISTICS 0,
+	ALTER COLUMN phone SET STATISTICS 0, ALTER COLUMN address SET STATISTICS 0;
+ALTER TABLE invoice.invoices ALTER COLUMN number_text SET STATISTICS 0,
+	ALTER COLUMN void_reason SET STATISTICS 0, ALTER COLUMN notes SET STATISTICS 0,
+	ALTER COLUMN seller_snapshot SET STATISTICS 0, ALTER COLUMN customer_snapshot SET STATISTICS 0;
+ALTER TABLE invoice.invoice_items ALTER COLUMN description SET STATISTICS 0,
+	ALTER COLUMN material SET STATISTICS 0, ALTER COLUMN sku SET STATISTICS 0;
+ALTER TABLE invoice.audit_log ALTER COLUMN db_role SET STATISTICS 0,
+	ALTER COLUMN db_current_role SET STATISTICS 0, ALTER COLUMN row_key SET STATISTICS 0,
+	ALTER COLUMN old_row SET STATISTICS 0, ALTER COLUMN new_row SET STATISTICS 0,
+	ALTER COLUMN changed SET STATISTICS 0;
 
 SELECT invoice.audit_create_partitions(1);
 SELECT invoice.audit_enable(t) FROM (VALUES
-	('invoice.organizations'::regclass), ('invoice.invoice_counters'), ('invoice.tenant_grants'),
+	('invoice.organizations'::pg_catalog.regclass), ('invoice.invoice_counters'), ('invoice.tenant_grants'),
 	('invoice.users'), ('invoice.customers'), ('invoice.invoices'), ('invoice.invoice_items'),
 	('invoice.payments')) AS tables(t);
 
 SELECT pg_catalog.pg_extension_config_dump('invoice.audit_heads', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.audit_id_seq', '');
+
+/* ------------------------------------------------------------------------
+ * Privileges: granted, never assumed, and last, after every object exists
+ * (REVOKE ... ON ALL ... reaches only what exists when it runs)
+ * ------------------------------------------------------------------------ */
+
+-- service roles are application roles that may enter every tenant;
+-- platform admins are service roles that may also create tenants
+DO $members$
+BEGIN
+	IF NOT pg_catalog.pg_has_role('invoice_service', 'invoice_app', 'MEMBER') THEN
+		GRANT invoice_app TO invoice_service;
+	END IF;
+	IF NOT pg_catalog.pg_has_role('invoice_admin', 'invoice_service', 'MEMBER') THEN
+		GRANT invoice_service TO invoice_admin;
+	END IF;
+END
+$members$;
+
+GRANT USAGE ON SCHEMA invoice TO invoice_app, invoice_admin, invoice_bridge;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA invoice FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA invoice FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA invoice FROM PUBLIC;
+
+GRANT SELECT ON invoice.organizations, invoice.users, invoice.customers,
+	invoice.invoices, invoice.invoice_items, invoice.payments, invoice.audit_log TO invoice_app;
+GRANT SELECT ON invoice.organizations, invoice.tenant_grants TO invoice_admin;
+
+-- what anyone may call: the tenant context (NULL outside one), the pure
+-- totals, and the WHEN clause of the audit_write triggers, evaluated for
+-- every row written to an audited table by whoever writes it
+GRANT EXECUTE ON FUNCTION invoice.current_org(), invoice.current_user_id(),
+	invoice.totals(jsonb, numeric), invoice.audit_write_needed() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION
+	invoice.set_tenant(bigint, bigint),
+	invoice.add_user(text, text, bigint),
+	invoice.update_organization(bigint, jsonb),
+	invoice.upsert_customer(text, text, text, text, text, text),
+	invoice.create_invoice(bigint, jsonb, text),
+	invoice.add_item(bigint, jsonb),
+	invoice.update_item(bigint, integer, jsonb),
+	invoice.remove_item(bigint, integer),
+	invoice.set_customer(bigint, bigint),
+	invoice.issue(bigint),
+	invoice.create_and_issue(bigint, jsonb, text, text),
+	invoice.void(bigint, text),
+	invoice.record_payment(bigint, numeric, text),
+	invoice.delete_draft(bigint),
+	invoice.to_json(bigint),
+	invoice.render_html(bigint),
+	invoice.render_pdf(bigint),
+	invoice.audit_verify(bigint),
+	invoice.row_history(regclass, jsonb)
+	TO invoice_app;
+GRANT EXECUTE ON FUNCTION
+	invoice.create_organization(text, text, text, jsonb),
+	invoice.grant_tenant(name, bigint),
+	invoice.revoke_tenant(name, bigint),
+	invoice.audit_enable(regclass),
+	invoice.audit_purge(interval),
+	invoice.audit_create_partitions(integer),
+	invoice.audit_row(),
+	invoice.audit_flush()
+	TO invoice_admin;

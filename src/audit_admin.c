@@ -15,8 +15,19 @@
  * audit_log_yYYYYmMM.  A default partition catches rows beyond the
  * partitions made so far, so that a late maintenance job never stops
  * writes; creating the month's partition later moves those rows into it.
- * Every partition gets the log's row level security and guards, and no
- * privileges: roles read the log through invoice.audit_log only.
+ * Every partition gets the log's row level security and guards, its
+ * statistics targets, and no privileges: roles read the log through
+ * invoice.audit_log only.
+ *
+ * Maintenance must not stall the tenants.  CREATE TABLE ... PARTITION OF
+ * and DROP TABLE of a partition lock the whole log exclusively, so one
+ * idle transaction that has read the log would hold them up, and every
+ * tenant's commit would then queue behind them.  A partition is therefore
+ * made as a table of its own and attached (ATTACH PARTITION locks the log
+ * only against other DDL; it locks the default partition, which writers
+ * of the current months do not touch), and every DDL statement on the log
+ * runs with a short lock_timeout, retried a few times: a blocked
+ * maintenance gives up with a clear error instead of queueing.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,8 +49,11 @@
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -257,12 +271,30 @@ utc_literal(TimestampTz ts)
 
 /*
  * harden_partition
- *		What every partition of the log gets: the log's policies with row
- *		level security forced, the statement guards, and no privileges.
+ *		What every partition of the log gets: the log's statistics targets,
+ *		its policies with row level security forced, the statement guards,
+ *		and no privileges.  (The row guard and the indexes come with
+ *		ATTACH PARTITION.)
  */
 static void
 harden_partition(const char *qname)
 {
+	Relation	log = table_open(get_relname_relid("audit_log", get_namespace_oid("invoice", false)),
+								 AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(log);
+	int			i;
+
+	/* the log's statistics targets: ANALYZE reads each partition's own */
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && att->attstattarget >= 0)
+			run_ddl(psprintf("ALTER TABLE %s ALTER COLUMN %s SET STATISTICS %d", qname,
+							 quote_identifier(NameStr(att->attname)), att->attstattarget));
+	}
+	table_close(log, AccessShareLock);
+
 	run_ddl(psprintf("ALTER TABLE %s ENABLE ROW LEVEL SECURITY", qname));
 	run_ddl(psprintf("ALTER TABLE %s FORCE ROW LEVEL SECURITY", qname));
 	run_ddl(psprintf("CREATE POLICY tenant_isolation ON %s"
@@ -279,6 +311,119 @@ harden_partition(const char *qname)
 }
 
 /*
+ * Each DDL step on the log waits at most DDL_LOCK_TIMEOUT for its locks,
+ * and is tried DDL_ATTEMPTS times, DDL_RETRY_MS (times the attempt) apart.
+ */
+#define DDL_LOCK_TIMEOUT "200ms"
+#define DDL_ATTEMPTS 5
+#define DDL_RETRY_MS 100
+
+typedef void (*ddl_step) (const void *arg);
+
+/*
+ * run_locked_step
+ *		Runs `step` in a subtransaction with a short lock_timeout, again when
+ *		a lock was not granted in time.  Returns false if the last attempt
+ *		was still blocked; other errors propagate.  SPI is connected.
+ */
+static bool
+run_locked_step(ddl_step step, const void *arg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile int attempt;
+
+	for (attempt = 1; attempt <= DDL_ATTEMPTS; attempt++)
+	{
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			/* saved at the subtransaction's level: undone at its end */
+			(void) set_config_option("lock_timeout", DDL_LOCK_TIMEOUT, PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+			/* an aborted subtransaction ended the window: open it again */
+			audit_maintenance_begin();
+			step(arg);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			return true;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			audit_maintenance_begin();
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+				ReThrowError(edata);
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+		if (attempt < DDL_ATTEMPTS)
+			pg_usleep(DDL_RETRY_MS * 1000L * attempt);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return false;
+}
+
+/* a partition to make: its name, and its bounds (NULL: the default) */
+typedef struct AuditPartition
+{
+	const char *qname;
+	const char *bound;
+	const char *in_range;
+} AuditPartition;
+
+/*
+ * attach_step
+ *		Makes one partition as a table of its own, hardened before anyone
+ *		can reach it, moves into it the rows the default partition holds
+ *		for its range, and attaches it.
+ */
+static void
+attach_step(const void *arg)
+{
+	const AuditPartition *spec = (const AuditPartition *) arg;
+
+	run_ddl(psprintf("CREATE TABLE %s (LIKE invoice.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
+					 " INCLUDING STORAGE INCLUDING COMPRESSION)", spec->qname));
+	harden_partition(spec->qname);
+	if (spec->in_range != NULL)
+	{
+		run_ddl(psprintf("INSERT INTO %s SELECT * FROM invoice.audit_log_default WHERE %s",
+						 spec->qname, spec->in_range));
+		if (SPI_processed > 0)
+			run_ddl(psprintf("DELETE FROM invoice.audit_log_default WHERE %s", spec->in_range));
+	}
+	run_ddl(psprintf("ALTER TABLE invoice.audit_log ATTACH PARTITION %s %s", spec->qname,
+					 spec->bound == NULL ? "DEFAULT" : spec->bound));
+}
+
+/*
+ * attach_partition
+ *		attach_step with retries, or a clear error when the log stays
+ *		locked.
+ */
+static void
+attach_partition(const AuditPartition *spec)
+{
+	if (!run_locked_step(attach_step, spec))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not attach partition %s to the audit log", spec->qname),
+				 errdetail("Another transaction held a lock on invoice.audit_log or its default partition through %d attempts of %s each.",
+						   DDL_ATTEMPTS, DDL_LOCK_TIMEOUT),
+				 errhint("Look in pg_stat_activity for transactions left idle after reading the audit log (and in pg_prepared_xacts), end them, and run audit_create_partitions() again; writers were not held up meanwhile.")));
+}
+
+/*
  * create_month
  *		Creates the partition of one month unless it exists; rows that the
  *		default partition holds for that month move into it.
@@ -287,26 +432,17 @@ static bool
 create_month(Oid nsp, int year, int month)
 {
 	char	   *name = psprintf("audit_log_y%04dm%02d", year + (month - 1) / 12, (month - 1) % 12 + 1);
-	char	   *qname = quote_qualified_identifier("invoice", name);
 	TimestampTz from = month_start(year, month);
 	TimestampTz to = month_start(year, month + 1);
-	char	   *range = psprintf("FOR VALUES FROM (%s) TO (%s)", utc_literal(from), utc_literal(to));
-	char	   *in_range = psprintf("occurred_at OPERATOR(pg_catalog.>=) %s AND occurred_at OPERATOR(pg_catalog.<) %s",
-									utc_literal(from), utc_literal(to));
+	AuditPartition spec;
 
 	if (OidIsValid(get_relname_relid(name, nsp)))
 		return false;
-	run_ddl(psprintf("SELECT 1 FROM invoice.audit_log_default WHERE %s LIMIT 1", in_range));
-	if (SPI_processed == 0)
-		run_ddl(psprintf("CREATE TABLE %s PARTITION OF invoice.audit_log %s", qname, range));
-	else
-	{
-		run_ddl(psprintf("CREATE TABLE %s (LIKE invoice.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)", qname));
-		run_ddl(psprintf("INSERT INTO %s SELECT * FROM invoice.audit_log_default WHERE %s", qname, in_range));
-		run_ddl(psprintf("DELETE FROM invoice.audit_log_default WHERE %s", in_range));
-		run_ddl(psprintf("ALTER TABLE invoice.audit_log ATTACH PARTITION %s %s", qname, range));
-	}
-	harden_partition(qname);
+	spec.qname = quote_qualified_identifier("invoice", name);
+	spec.bound = psprintf("FOR VALUES FROM (%s) TO (%s)", utc_literal(from), utc_literal(to));
+	spec.in_range = psprintf("occurred_at OPERATOR(pg_catalog.>=) %s AND occurred_at OPERATOR(pg_catalog.<) %s",
+							 utc_literal(from), utc_literal(to));
+	attach_partition(&spec);
 	return true;
 }
 
@@ -342,8 +478,9 @@ invoice_audit_create_partitions(PG_FUNCTION_ARGS)
 	audit_maintenance_begin();
 	if (!OidIsValid(get_relname_relid("audit_log_default", nsp)))
 	{
-		run_ddl("CREATE TABLE invoice.audit_log_default PARTITION OF invoice.audit_log DEFAULT");
-		harden_partition("invoice.audit_log_default");
+		AuditPartition spec = {"invoice.audit_log_default", NULL, NULL};
+
+		attach_partition(&spec);
 		created++;
 	}
 	for (i = 0; i <= ahead; i++)
@@ -352,6 +489,21 @@ invoice_audit_create_partitions(PG_FUNCTION_ARGS)
 	audit_maintenance_end();
 	api_end(&call);
 	PG_RETURN_INT32(created);
+}
+
+/*
+ * drop_step
+ *		Drops one partition if it holds no rows.  Dropping a partition locks
+ *		the whole log exclusively: run_locked_step bounds the wait.
+ */
+static void
+drop_step(const void *arg)
+{
+	const char *qname = (const char *) arg;
+
+	run_ddl(psprintf("SELECT 1 FROM %s LIMIT 1", qname));
+	if (SPI_processed == 0)
+		run_ddl(psprintf("DROP TABLE %s", qname));
 }
 
 /*
@@ -389,9 +541,14 @@ audit_drop_partitions_before(TimestampTz cutoff)
 	{
 		char	   *qname = quote_qualified_identifier("invoice", lfirst(lc));
 
-		run_ddl(psprintf("SELECT 1 FROM %s LIMIT 1", qname));
-		if (SPI_processed == 0)
-			run_ddl(psprintf("DROP TABLE %s", qname));
+		/* an empty partition costs nothing: left for the next purge */
+		if (!run_locked_step(drop_step, qname))
+			ereport(WARNING,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("could not drop the empty partition %s of the audit log", qname),
+					 errdetail("Another transaction held a lock on invoice.audit_log through %d attempts of %s each.",
+							   DDL_ATTEMPTS, DDL_LOCK_TIMEOUT),
+					 errhint("The next audit_purge() drops it.")));
 	}
 }
 

@@ -437,7 +437,11 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
  *		longest prefix of the chain whose rows all occurred before now() -
  *		older_than, and keeps the hash of its last row as the anchor the
  *		remaining chain starts from.  Returns the number of rows removed.
- *		Partitions left empty and wholly before the cutoff are dropped.
+ *		Partitions that earlier purges left empty and that lie wholly
+ *		before the cutoff are dropped first, before the chains' heads are
+ *		locked: dropping a partition locks the whole log (for a bounded
+ *		time, see audit_admin.c), and with the heads locked every tenant's
+ *		commit would wait on the purge meanwhile.
  */
 Datum
 invoice_audit_purge(PG_FUNCTION_ARGS)
@@ -467,6 +471,7 @@ invoice_audit_purge(PG_FUNCTION_ARGS)
 													 IntervalPGetDatum(older_than)));
 
 	api_begin(&call);
+	audit_drop_partitions_before(cutoff);
 	/*
 	 * per tenant, the last audit_id before the first row that is not
 	 * old enough; the head is locked so that no writer moves it
@@ -513,7 +518,6 @@ invoice_audit_purge(PG_FUNCTION_ARGS)
 		api_execute(purge_plan, args, NULL, false, SPI_OK_UPDATE_RETURNING);
 		removed += DatumGetInt64(api_getdatum(0, 1, &isnull));
 	}
-	audit_drop_partitions_before(cutoff);
 	audit_maintenance_end();
 	api_end(&call);
 

@@ -137,6 +137,7 @@ check_phone(const char *phone)
 	int			digits = 0;
 	const char *p;
 
+	check_max_length(phone, "phone", 40);
 	for (p = phone; *p; p++)
 		if (*p >= '0' && *p <= '9')
 			digits++;

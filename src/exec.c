@@ -301,5 +301,6 @@ check_max_length(const char *value, const char *name, int max)
 	if (value != NULL && strlen(value) > (size_t) max)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" must not be longer than %d bytes", name, max)));
+				 errmsg("\"%s\" must not be longer than %d bytes", name, max),
+				 errhint("The value has %zu bytes; the limit is %d.", strlen(value), max)));
 }

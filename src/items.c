@@ -35,6 +35,16 @@
 /* how much of an unknown key an error message repeats */
 #define KEY_ECHO_MAX	64
 
+/*
+ * Text fields of an item, in bytes, and the lines of a description: every
+ * line is a line of the PDF, so an unbounded description made documents
+ * of tens of megabytes.
+ */
+#define DESCRIPTION_MAX		1000
+#define DESCRIPTION_LINES	10
+#define MATERIAL_MAX		100
+#define SKU_MAX				64
+
 /* the keys an item may have */
 typedef enum ItemKey
 {
@@ -251,10 +261,11 @@ item_karat(const JsonbValue *v, int idx)
 /*
  * item_text
  *		A JSON string with surrounding blanks (space, tab, CR, LF) trimmed,
- *		copied and NUL-terminated; NULL when nothing is left.
+ *		copied and NUL-terminated; NULL when nothing is left.  Longer than
+ *		`max` bytes is refused.
  */
 static char *
-item_text(const JsonbValue *v, int idx, const char *name)
+item_text(const JsonbValue *v, int idx, const char *name, int max)
 {
 	const char *s;
 	int			len;
@@ -274,7 +285,40 @@ item_text(const JsonbValue *v, int idx, const char *name)
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
 					   s[len - 1] == '\n' || s[len - 1] == '\r'))
 		len--;
+	if (len > max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item %d: \"%s\" must not be longer than %d bytes", idx, name, max),
+				 errhint("\"%s\" has %d bytes; the limit is %d.", name, len, max)));
 	return len > 0 ? pnstrdup(s, len) : NULL;
+}
+
+/*
+ * check_description_lines
+ *		A description of at most DESCRIPTION_LINES lines, counted as the
+ *		renderers break them (src/pdf_text.c): LF, CR, CR LF, and the
+ *		UTF-8 of U+0085, U+2028 and U+2029.
+ */
+static void
+check_description_lines(const char *description, int idx)
+{
+	int			lines = 1;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) description; *p; p++)
+	{
+		if (*p == '\n' || (*p == '\r' && p[1] != '\n'))
+			lines++;
+		else if (p[0] == 0xC2 && p[1] == 0x85)
+			lines++;
+		else if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+			lines++;
+	}
+	if (lines > DESCRIPTION_LINES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("item %d: \"description\" must not have more than %d lines", idx, DESCRIPTION_LINES),
+				 errhint("The description has %d lines; the limit is %d.", lines, DESCRIPTION_LINES)));
 }
 
 /*
@@ -357,11 +401,12 @@ item_apply_jsonb(JsonbContainer *obj, int idx, InvoiceItem *item, bool complete)
 		switch (k)
 		{
 			case KEY_DESCRIPTION:
-				item->description = item_text(&v, idx, "description");
+				item->description = item_text(&v, idx, "description", DESCRIPTION_MAX);
 				if (item->description == NULL)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("item %d: \"description\" must not be blank", idx)));
+				check_description_lines(item->description, idx);
 				break;
 			case KEY_QUANTITY:
 				item->quantity = item_number(&v, idx, &quantity_spec);
@@ -378,7 +423,7 @@ item_apply_jsonb(JsonbContainer *obj, int idx, InvoiceItem *item, bool complete)
 				item->discount_pct = isnull ? 0 : item_number(&v, idx, &discount_pct_spec);
 				break;
 			case KEY_MATERIAL:
-				item->material = isnull ? NULL : item_text(&v, idx, "material");
+				item->material = isnull ? NULL : item_text(&v, idx, "material", MATERIAL_MAX);
 				break;
 			case KEY_KARAT:
 				item->has_karat = !isnull;
@@ -389,7 +434,7 @@ item_apply_jsonb(JsonbContainer *obj, int idx, InvoiceItem *item, bool complete)
 				item->weight_grams = isnull ? 0 : item_number(&v, idx, &weight_spec);
 				break;
 			case KEY_SKU:
-				item->sku = isnull ? NULL : item_text(&v, idx, "sku");
+				item->sku = isnull ? NULL : item_text(&v, idx, "sku", SKU_MAX);
 				break;
 			case KEY_UNKNOWN:
 				break;			/* refused above */

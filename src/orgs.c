@@ -24,6 +24,7 @@
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "pgtime.h"
 
 #include "customers.h"
 #include "exec.h"
@@ -31,6 +32,10 @@
 #include "money.h"
 #include "numbering.h"
 #include "tenant.h"
+
+/* free text of a tenant, in bytes */
+#define ORG_NAME_MAX	300
+#define RESOLUTION_MAX	1000
 
 PG_FUNCTION_INFO_V1(invoice_create_organization);
 PG_FUNCTION_INFO_V1(invoice_update_organization);
@@ -182,6 +187,37 @@ identity_setting(const char *key, JsonbValue *v, int max)
 }
 
 /*
+ * known_zone
+ *		A time zone of PostgreSQL's time zone database, by its name (any
+ *		case), returned as the database spells it.  pg_tzset() alone also
+ *		takes POSIX rules such as "XXX-24:59:59", which are no place's time.
+ */
+static char *
+known_zone(const char *tz)
+{
+	pg_tz	   *zone = (tz[0] == '\0' || strlen(tz) >= TZ_STRLEN_MAX) ? NULL : pg_tzset(tz);
+	const char *canon = zone ? pg_get_timezone_name(zone) : NULL;
+	char	   *result = NULL;
+
+	if (canon != NULL)
+	{
+		pg_tzenum  *dir = pg_tzenumerate_start();
+		pg_tz	   *known;
+
+		while (result == NULL && (known = pg_tzenumerate_next(dir)) != NULL)
+			if (strcmp(pg_get_timezone_name(known), canon) == 0)
+				result = pstrdup(canon);
+		pg_tzenumerate_end(dir);
+	}
+	if (result == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("settings: \"timezone\" must be a time zone name such as \"America/Bogota\""),
+				 errhint("The names PostgreSQL knows are listed in pg_timezone_names.")));
+	return result;
+}
+
+/*
  * settings_apply
  *		Validates a settings object and writes the keys it has into *s.
  *		"active" is only accepted by update_organization.
@@ -248,7 +284,10 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 		else if (strcmp(key, "number_to") == 0)
 			s->number_to = (v.type == jbvNull) ? 0 : integer_setting(key, &v, 1);
 		else if (strcmp(key, "resolution") == 0)
+		{
 			s->resolution = (v.type == jbvNull) ? NULL : string_setting(key, &v);
+			check_max_length(s->resolution, "resolution", RESOLUTION_MAX);
+		}
 		else if (strcmp(key, "valid_from") == 0)
 		{
 			s->has_valid_from = (v.type != jbvNull);
@@ -265,9 +304,7 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 		{
 			char	   *tz = string_setting(key, &v);
 
-			if (tz[0] == '\0' || strlen(tz) >= 64 || pg_tzset(tz) == NULL)
-				bad_setting(key, "a time zone name such as \"America/Bogota\"");
-			s->timezone = tz;
+			s->timezone = known_zone(tz);
 		}
 		else if (strcmp(key, "rounding") == 0)
 		{
@@ -481,6 +518,7 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 				 errmsg("\"slug\" must be 2 to 63 lower-case letters, digits or hyphens"),
 				 errhint("For example \"joyeria-demo\".")));
 	check_not_blank(name, "name");
+	check_max_length(name, "name", ORG_NAME_MAX);
 	if (tax_id != NULL && tax_id[0] == '\0')
 		tax_id = NULL;
 	if (tax_id != NULL)

@@ -130,19 +130,35 @@ TOKENS = ["😀", "👍🏽", "👨\u200d👩\u200d👧", "❤\ufe0f", "مرحب
           "\u2028", "<script>alert(1)</script>", "&amp;", "\\)", "(\\", "%PDF", ")) Tj ET"]
 
 
+# the limits of an item description (README, "Limits"): bytes, and lines
+# as the renderers break them
+DESCRIPTION_MAX = 1000
+DESCRIPTION_LINES = 10
+LINE_BREAKS = re.compile("\r\n|[\n\r\u2028\u2029\x85]")
+
+
+def within_limits(text):
+    return (len(text.encode()) <= DESCRIPTION_MAX
+            and len(LINE_BREAKS.findall(text)) < DESCRIPTION_LINES)
+
+
 def fuzz_description(rng):
+    """Random text within the limits of a description: a part that would
+    go beyond them is left out."""
     parts = []
     for _ in range(rng.randint(1, 12)):
         r = rng.random()
         if r < 0.15:
-            parts.append(rng.choice(TOKENS))
+            part = rng.choice(TOKENS)
         elif r < 0.25:
             # a very long word
-            parts.append("".join(rng.choice("abcdefghijklmnñopqrstuvwxyzé")
-                                 for _ in range(rng.randint(60, 400))))
+            part = "".join(rng.choice("abcdefghijklmnñopqrstuvwxyzé")
+                           for _ in range(rng.randint(60, 400)))
         else:
             pool = rng.choice(POOLS)
-            parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 25))))
+            part = "".join(rng.choice(pool) for _ in range(rng.randint(1, 25)))
+        if within_limits("".join(parts + [part]).strip(" \t\r\n")):
+            parts.append(part)
     text = "".join(parts).strip(" \t\r\n")
     return text or "x"
 

@@ -8,7 +8,7 @@
 -- Everything runs in one transaction that is rolled back.
 
 BEGIN;
-SELECT plan(177);
+SELECT plan(205);
 
 /* ------------------------------------------------------------------------
  * Set-up, as superuser: two tenants with users, customers and invoices
@@ -57,6 +57,18 @@ SELECT invoice.create_invoice(:cust_b1,
 	'b-issued') AS inv_b_issued \gset
 SELECT invoice.issue(:inv_b_issued) AS ignored \gset
 SELECT invoice.record_payment(:inv_b_issued, 5) AS ignored \gset
+-- B's frequent values, for the planner statistics below: 40 customers of
+-- one name and e-mail, a draft of 200 items of one description and SKU
+SELECT count(invoice.upsert_customer('CC', (3000 + i)::text, 'Bárbara Secreta',
+									 'secreta@b.example', '3001234567', 'Calle Secreta 1'))
+  FROM generate_series(1, 40) i \gset
+SELECT invoice.create_invoice(:cust_b1,
+	(SELECT jsonb_agg(jsonb_build_object('description', 'Diadema secreta de B', 'sku', 'SECRET-B',
+										 'quantity', 1, 'unit_price', 1)) FROM generate_series(1, 200)),
+	'nota secreta de B') AS ignored \gset
+-- and the audit rows of all this in the log now, not at commit
+SET CONSTRAINTS ALL IMMEDIATE;
+SET CONSTRAINTS ALL DEFERRED;
 
 -- ids that no row of any tenant has
 SELECT max(invoice_id) + 1000 AS inv_none FROM invoice.invoices \gset
@@ -67,7 +79,7 @@ SELECT max(user_id) + 1000 AS user_none FROM invoice.users \gset
 SELECT set_config('invoice.org_id', '', true) AS ignored,
 	   set_config('invoice.user_id', '', true) AS ignored2 \gset
 ANALYZE invoice.organizations, invoice.users, invoice.customers,
-	invoice.invoices, invoice.invoice_items, invoice.payments;
+	invoice.invoices, invoice.invoice_items, invoice.payments, invoice.audit_log;
 
 /* ------------------------------------------------------------------------
  * The hostile role, without a tenant context
@@ -91,6 +103,17 @@ EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
 		det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
 	RETURN concat_ws(' | ', st, regexp_replace(msg, '\m' || id || '\M', '<id>', 'g'), det, hnt);
+END
+$fn$;
+
+-- the planner's row estimate of a query, as EXPLAIN shows it to any reader
+CREATE FUNCTION regress_scratch.estimate(sql text)
+RETURNS numeric LANGUAGE plpgsql AS $fn$
+DECLARE
+	plan json;
+BEGIN
+	EXECUTE 'EXPLAIN (FORMAT JSON) ' || sql INTO plan;
+	RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::numeric;
 END
 $fn$;
 
@@ -151,6 +174,27 @@ SELECT throws_ok(format('SET invoice.org_id = %s', :org_a), '42501', NULL,
 SELECT throws_ok(format($$SELECT set_config('invoice.org_id', '%s', false)$$, :org_a), '42501', NULL,
 				 'no context: set_config(invoice.org_id) is refused');
 SELECT is(invoice.current_org(), NULL, 'no context: still no context after the attempts');
+
+/* ------------------------------------------------------------------------
+ * Planner statistics: EXPLAIN does not tell another tenant's values
+ * ------------------------------------------------------------------------ */
+
+-- (query, B's frequent value, a value nobody has)
+SELECT is(regress_scratch.estimate(format(q, frequent)), regress_scratch.estimate(format(q, absent)),
+		  format('no context: EXPLAIN estimates %s alike for B''s frequent value and an absent one', what))
+  FROM (VALUES
+	('customers.name', 'SELECT * FROM invoice.customers WHERE name = %L', 'Bárbara Secreta', 'Nadie Nunca'),
+	('customers.name <', 'SELECT * FROM invoice.customers WHERE name < %L', 'Bárbara Secreta', 'Aaaa'),
+	('customers.email', 'SELECT * FROM invoice.customers WHERE email = %L', 'secreta@b.example', 'nadie@x.example'),
+	('customers.phone', 'SELECT * FROM invoice.customers WHERE phone = %L', '3001234567', '3999999999'),
+	('customers.address', 'SELECT * FROM invoice.customers WHERE address = %L', 'Calle Secreta 1', 'Calle Falsa 123'),
+	('invoice_items.description', 'SELECT * FROM invoice.invoice_items WHERE description = %L', 'Diadema secreta de B', 'Nada'),
+	('invoice_items.description <', 'SELECT * FROM invoice.invoice_items WHERE description < %L', 'Diadema secreta de B', 'Aaaa'),
+	('invoice_items.sku', 'SELECT * FROM invoice.invoice_items WHERE sku = %L', 'SECRET-B', 'NONE'),
+	('invoices.notes', 'SELECT * FROM invoice.invoices WHERE notes = %L', 'nota secreta de B', 'ninguna'),
+	('audit_log.db_role', 'SELECT * FROM invoice.audit_log WHERE db_role = %L', session_user, 'regress_nobody'),
+	('audit_log.new_row', 'SELECT * FROM invoice.audit_log WHERE new_row < %L', '{"name": "Bárbara Secreta"}', '{}')
+  ) AS t(what, q, frequent, absent);
 
 /* ------------------------------------------------------------------------
  * set_tenant: who may enter which tenant, without enumeration
@@ -464,6 +508,43 @@ SELECT throws_ok(format('SELECT invoice.issue(%s)', :inv_a_draft), '55000', NULL
 				 'lifecycle: a deleted draft cannot be issued');
 
 /* ------------------------------------------------------------------------
+ * Limits: free text is bounded (a description of 2.1 million line breaks
+ * made a PDF of 63 MB)
+ * ------------------------------------------------------------------------ */
+
+SELECT throws_ok(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
+						 'description', repeat('x', 1001), 'quantity', 1, 'unit_price', 1)))$$, :cust_a1),
+				 '22023', 'item 1: "description" must not be longer than 1000 bytes',
+				 'limits: a description of 1001 bytes is refused');
+SELECT matches(regress_scratch.error_of(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
+						 'description', repeat(E'x\n', 10) || 'x', 'quantity', 1, 'unit_price', 1)))$$, :cust_a1), 0),
+			   '^22023 \| item 1: "description" must not have more than 10 lines \|  \| The description has 11 lines; the limit is 10\.$',
+			   'limits: a description of 11 lines is refused, the hint gives the limit');
+SELECT throws_ok(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
+						 'description', repeat(E'x\u2028', 4) || repeat(E'x\r', 4) || E'x\u0085x\u2029x', 'quantity', 1, 'unit_price', 1)))$$, :cust_a1),
+				 '22023', 'item 1: "description" must not have more than 10 lines',
+				 'limits: lines are counted as the renderers break them (CR, U+0085, U+2028, U+2029)');
+SELECT lives_ok(format($$SELECT invoice.create_invoice(%s, jsonb_build_array(jsonb_build_object(
+						 'description', repeat(E'x\n', 9) || repeat('x', 980), 'quantity', 1, 'unit_price', 1)))$$, :cust_a1),
+				'limits: a description of 10 lines and 1000 bytes is accepted');
+SELECT throws_ok(format($$SELECT invoice.create_invoice(%s, '[{"description": "x", "quantity": 1, "unit_price": 1, "sku": "%s"}]')$$,
+						:cust_a1, repeat('S', 65)),
+				 '22023', 'item 1: "sku" must not be longer than 64 bytes', 'limits: an SKU of 65 bytes is refused');
+SELECT throws_ok(format($$SELECT invoice.create_invoice(%s, '[{"description": "x", "quantity": 1, "unit_price": 1, "material": "%s"}]')$$,
+						:cust_a1, repeat('m', 101)),
+				 '22023', 'item 1: "material" must not be longer than 100 bytes', 'limits: a material of 101 bytes is refused');
+SELECT throws_ok(format('SELECT invoice.create_invoice(%s, ''[]'', %L)', :cust_a1, repeat('n', 4001)),
+				 '22023', '"notes" must not be longer than 4000 bytes', 'limits: notes of 4001 bytes are refused');
+SELECT throws_ok($$SELECT invoice.upsert_customer('CC', '5001', 'X', NULL, '300' || repeat(' ', 40) || '1234567')$$,
+				 '22023', '"phone" must not be longer than 40 bytes', 'limits: a phone padded to 40 bytes is refused');
+SELECT throws_ok(format($$SELECT invoice.upsert_customer('CC', '5001', %L)$$, repeat('N', 301)),
+				 '22023', '"name" must not be longer than 300 bytes', 'limits: a customer name of 301 bytes is refused');
+SELECT throws_ok(format($$SELECT invoice.upsert_customer('CC', '5001', 'X', NULL, NULL, %L)$$, repeat('A', 501)),
+				 '22023', '"address" must not be longer than 500 bytes', 'limits: an address of 501 bytes is refused');
+SELECT throws_ok(format('SELECT invoice.void(%s, %L)', :inv_a_issued, repeat('r', 1001)),
+				 '22023', '"reason" must not be longer than 1000 bytes', 'limits: a void reason of 1001 bytes is refused');
+
+/* ------------------------------------------------------------------------
  * Back to superuser: the guard holds for it too, and B is untouched
  * ------------------------------------------------------------------------ */
 
@@ -488,17 +569,33 @@ SELECT throws_ok('TRUNCATE invoice.invoices CASCADE', '55000', NULL,
 				 'superuser: TRUNCATE of invoices is refused');
 SELECT throws_ok(format('UPDATE invoice.invoice_items SET unit_price = 1 WHERE invoice_id = %s', :inv_a_issued), '55000', NULL,
 				 'superuser: UPDATE of an issued invoice''s items is refused');
+-- a tenant's time zone is one of PostgreSQL's zone names, not a POSIX rule
+SELECT throws_ok(format($$SELECT invoice.update_organization(%s, '{"timezone": "XXX-24:59:59"}')$$, :org_a),
+				 '22023', 'settings: "timezone" must be a time zone name such as "America/Bogota"',
+				 'limits: a POSIX time zone rule is refused');
+SELECT throws_ok(format($$SELECT invoice.update_organization(%s, '{"timezone": "Mars/Olympus"}')$$, :org_a),
+				 '22023', NULL, 'limits: an unknown zone name is refused');
+SELECT lives_ok(format($$SELECT invoice.update_organization(%s, '{"timezone": "america/bogota"}')$$, :org_a),
+				'limits: a zone name in another case is accepted');
+SELECT is((SELECT timezone FROM invoice.organizations WHERE org_id = :org_a), 'America/Bogota',
+		  'limits: and kept as the time zone database spells it');
+SELECT throws_ok(format($$SELECT invoice.update_organization(%s, jsonb_build_object('resolution', repeat('r', 1001)))$$, :org_a),
+				 '22023', '"resolution" must not be longer than 1000 bytes', 'limits: a resolution of 1001 bytes is refused');
+SELECT throws_ok(format($$SELECT invoice.create_organization('regress-long', %L)$$, repeat('N', 301)),
+				 '22023', '"name" must not be longer than 300 bytes', 'limits: an organization name of 301 bytes is refused');
+
 SELECT ok(EXISTS (SELECT 1 FROM pg_stats WHERE schemaname = 'invoice' AND tablename = 'customers'),
 		  'superuser: pg_stats does have statistics of the tenant tables (the hostile test was not vacuous)');
 
 SELECT results_eq(format($$SELECT notes, status, number_text, total, amount_paid, item_count, is_deleted, customer_id
 						  FROM invoice.invoices WHERE org_id = %s ORDER BY notes COLLATE "C"$$, :org_b),
 				  format($$VALUES ('b-draft'::text, 'draft'::text, NULL::text, 362.95::numeric, 0.00::numeric, 2, false, %1$s::bigint),
-								 ('b-issued', 'issued', 'B1', 499.80, 5.00, 2, false, %1$s)$$, :cust_b1),
+								 ('b-issued', 'issued', 'B1', 499.80, 5.00, 2, false, %1$s),
+								 ('nota secreta de B', 'draft', NULL, 238.00, 0.00, 200, false, %1$s)$$, :cust_b1),
 				  'tenant B''s invoices are untouched');
-SELECT is((SELECT count(*) FROM invoice.invoice_items WHERE org_id = :org_b), 4::bigint, 'tenant B''s items are untouched');
+SELECT is((SELECT count(*) FROM invoice.invoice_items WHERE org_id = :org_b), 204::bigint, 'tenant B''s items are untouched');
 SELECT is((SELECT count(*) FROM invoice.payments WHERE org_id = :org_b), 1::bigint, 'tenant B''s payments are untouched');
-SELECT is((SELECT count(*) FROM invoice.customers WHERE org_id = :org_b), 3::bigint, 'tenant B''s customers are untouched');
+SELECT is((SELECT count(*) FROM invoice.customers WHERE org_id = :org_b), 43::bigint, 'tenant B''s customers are untouched');
 SELECT is((SELECT max(number) FROM invoice.invoices WHERE org_id = :org_b), 1::bigint, 'tenant B''s numbering is untouched');
 SELECT is((SELECT count(*) FROM invoice.tenant_grants WHERE role_oid = 'regress_hostile'::regrole), 1::bigint,
 		  'the hostile role still holds exactly one grant');
