@@ -21,9 +21,31 @@ PG_CPPFLAGS = -I$(srcdir)/src -DINVOICE_VERSION=\"$(EXTVERSION)\"
 SHLIB_LINK  = -lcrypto
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
+# the bridge (src/bridge/): a program of its own, not part of invoice.so;
+# PGXS's MODULE_big owns OBJS, so it has explicit rules below
+BRIDGE        = src/bridge/invoice-bridge
+BRIDGE_OBJS   = $(patsubst %.c,%.o,$(wildcard src/bridge/*.c))
+EXTRA_CLEAN   = $(BRIDGE) $(BRIDGE_OBJS)
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+BRIDGE_CFLAGS = -O2 -g -std=gnu11 -pthread -Wall -Wextra -Werror -Wno-unused-parameter \
+	-I$(shell $(PG_CONFIG) --includedir)
+BRIDGE_LIBS   = -pthread -lcurl -lmicrohttpd -L$(shell $(PG_CONFIG) --libdir) -lpq
+
+all: $(BRIDGE)
+$(BRIDGE): $(BRIDGE_OBJS)
+	$(CC) -o $@ $(BRIDGE_OBJS) $(BRIDGE_LIBS)
+src/bridge/%.o: src/bridge/%.c src/bridge/bridge.h
+	$(CC) $(BRIDGE_CFLAGS) -c -o $@ $<
+
+.PHONY: install-bridge
+install: install-bridge
+install-bridge: $(BRIDGE)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(BRIDGE) '$(DESTDIR)$(bindir)/invoice-bridge'
 
 .PHONY: test run
 # The two README commands, for people who prefer make.
