@@ -181,6 +181,27 @@ ok $? "after its database sessions were terminated the bridge answers again"
 wait_until 5 '[ "$(curl -s "http://127.0.0.1:$hport/metrics" | awk "/^invoice_bridge_db_reconnects_total/ {print \$2}")" -ge 1 ]'
 ok $? "the reconnection is counted in /metrics"
 
+# the database out of reach (the bridge's role may not log in): not ready,
+# no polling; back again: the updates sent meanwhile are answered
+q -c "ALTER ROLE $role NOLOGIN" -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '$role'" >/dev/null
+t0=$(date +%s%N)
+wait_until 20 '[ "$(health /health/ready)" = 503 ]'
+ok $? "/health/ready answers 503 within $((($(date +%s%N) - t0) / 1000000)) ms of the database going away"
+grep -q '"database"' "$tmp/health.body"; ok $? "its JSON body names the database" "$(cat "$tmp/health.body")"
+echo "[$(msg 901 "x")]" | push updates
+sleep 4
+is "$(ctl "count?method=sendMessage&chat_id=901")" 0 "while the database is away nothing is answered"
+polls=$(ctl "count?method=getUpdates"); sleep 4
+ok "$([ "$(ctl "count?method=getUpdates")" = "$polls" ]; echo $?)" "while the database is away the bridge does not poll"
+q -c "ALTER ROLE $role LOGIN" >/dev/null
+t0=$(date +%s%N)
+wait_until 40 'count_is "method=sendMessage&chat_id=901&status=200" 1'
+ok $? "once the database is back the update sent meanwhile is answered ($((($(date +%s%N) - t0) / 1000000)) ms)"
+wait_until 10 '[ "$(health /health/ready)" = 200 ]'
+ok $? "/health/ready answers 200 again"
+is "$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE chat_id = 901")" 1 "the update was handled once"
+kill -0 "$bpid"; ok $? "the bridge kept running"
+
 # one poller per token: a second bridge waits for the lock
 hport_main=$hport; hport=$(free_port); main_pid=$bpid
 start_bridge "$tmp/bridge2.log"
