@@ -29,6 +29,17 @@ tg_global_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* the calling thread's handle goes, and with the main thread's, libcurl */
+void
+tg_thread_done(bool last)
+{
+	if (handle)
+		curl_easy_cleanup(handle);
+	handle = NULL;
+	if (last)
+		curl_global_cleanup();
+}
+
 /* libcurl's write callback: grow the response body */
 static size_t
 collect(char *ptr, size_t size, size_t nmemb, void *arg)

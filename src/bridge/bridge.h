@@ -76,6 +76,7 @@ typedef struct TgResponse
 } TgResponse;
 
 extern void tg_global_init(void);
+extern void tg_thread_done(bool last);
 extern void tg_call(const char *method, const char *json, const TgForm *form,
 					long timeout_s, TgResponse *res);
 extern void tg_response_free(TgResponse *res);

@@ -372,6 +372,7 @@ main(void)
 	pthread_join(sender, NULL);
 	health_stop();
 	PQfinish(db.conn);
+	tg_thread_done(true);
 	free((char *) config.api_base);
 	return exit_code;
 }

@@ -449,5 +449,6 @@ sender_main(void *arg)
 	forget_all();
 	free(chats);
 	PQfinish(db.conn);
+	tg_thread_done(false);
 	return NULL;
 }
