@@ -13,6 +13,8 @@ tmp=$(mktemp -d)
 pids=()
 TOKEN="123456789:AAHfake_Secret-token_for_valgrind_0123456789"
 UPDATES=${UPDATES:-1000}
+# VALGRIND=off runs the bridge bare: the end-to-end throughput, pacing lifted
+VALGRIND=${VALGRIND:-on}
 cleanup() {
     for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
     wait 2>/dev/null
@@ -58,16 +60,17 @@ curl -s -X POST --data-binary @"$tmp/updates.json" "http://127.0.0.1:$fport/cont
 env TELEGRAM_BOT_TOKEN="$TOKEN" TELEGRAM_API_BASE="http://127.0.0.1:$fport" TELEGRAM_POLL_TIMEOUT=2 \
     BRIDGE_HEALTH_ADDR="127.0.0.1:$hport" BRIDGE_PACING=off LOG_LEVEL=warn \
     DATABASE_URL="host=${PGHOST:-localhost} port=${PGPORT:-5432} dbname=$db user=$role password=secret" \
-    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible --error-exitcode=1 \
-    --log-file="$tmp/valgrind.log" "$BRIDGE" 2>"$tmp/bridge.log" &
+    $([ "$VALGRIND" = on ] && echo valgrind -q --leak-check=full --errors-for-leak-kinds=definite,possible \
+        --error-exitcode=1 --log-file="$tmp/valgrind.log") "$BRIDGE" 2>"$tmp/bridge.log" &
 bpid=$!
 pids+=($bpid)
-t0=$(date +%s)
-until [ "$(ctl "count?method=sendMessage&status=200")" -ge "$UPDATES" ] || [ $(($(date +%s) - t0)) -gt 150 ]; do sleep 1; done
+t0=$(date +%s%N)
+until [ "$(ctl "count?method=sendMessage&status=200")" -ge "$UPDATES" ] || [ $(($(date +%s%N) - t0)) -gt 150000000000 ]; do sleep 0.2; done
+ms=$((($(date +%s%N) - t0) / 1000000))
 ok "$([ "$(ctl "count?method=sendMessage&status=200")" -ge "$UPDATES" ]; echo $?)" \
-   "under valgrind, $UPDATES updates answered in $(($(date +%s) - t0)) s"
+   "valgrind $VALGRIND: $UPDATES updates answered in $ms ms ($((UPDATES * 1000 / (ms + 1))) a second, start-up included)"
 ok "$([ "$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE sent_at IS NOT NULL")" = "$UPDATES" ]; echo $?)" \
    "each once, all marked sent"
 kill -TERM $bpid; wait $bpid; rc=$?
-ok "$rc" "valgrind: no leak and no memory error, exit 0 on SIGTERM (exit $rc)" "$(cat "$tmp/valgrind.log")"
+ok "$rc" "valgrind $VALGRIND: no leak and no memory error, exit 0 on SIGTERM (exit $rc)" "$(cat "$tmp/valgrind.log" 2>/dev/null)"
 echo "1..$n"
