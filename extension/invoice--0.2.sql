@@ -848,9 +848,11 @@ COMMENT ON FUNCTION invoice.telegram_handle(jsonb) IS 'handles one Bot API updat
 /*
  * The bridge's side of the outbox.  A pending action's body is the JSON
  * to POST, or NULL when its document must be uploaded (multipart: the
- * fields from telegram_form, the file from telegram_document).
+ * fields from telegram_form, the file from telegram_document).  The
+ * bridge reads the first few actions of every chat, so one chat's burst
+ * never keeps the others out of its queues.
  */
-CREATE FUNCTION invoice.telegram_pending(max_actions integer DEFAULT 100)
+CREATE FUNCTION invoice.telegram_pending(max_actions integer DEFAULT 100, per_chat integer DEFAULT 10)
 RETURNS TABLE (action_id bigint, chat_id bigint, method text, body text)
 LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -860,17 +862,19 @@ AS $$
 				WHEN f.file_id IS NOT NULL
 					THEN (o.params OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('document', f.file_id))::text
 		   END
-	  FROM invoice.telegram_outbox o
+	  FROM (SELECT p.*, pg_catalog.row_number() OVER (PARTITION BY p.chat_id ORDER BY p.action_id) AS nth
+			  FROM invoice.telegram_outbox p
+			 WHERE p.sent_at IS NULL AND p.dropped_at IS NULL) o
 	  LEFT JOIN LATERAL (
 			SELECT s.file_id FROM invoice.telegram_outbox s
 			 WHERE s.document OPERATOR(pg_catalog.=) o.document AND s.file_id IS NOT NULL
 			   AND s.org_id IS NOT DISTINCT FROM o.org_id
 			 ORDER BY s.action_id DESC LIMIT 1) f ON o.document IS NOT NULL
-	 WHERE o.sent_at IS NULL AND o.dropped_at IS NULL
+	 WHERE o.nth OPERATOR(pg_catalog.<=) per_chat
 	 ORDER BY o.action_id
 	 LIMIT max_actions
 $$;
-COMMENT ON FUNCTION invoice.telegram_pending(integer) IS 'the outbox actions not yet sent nor dropped, oldest first (invoice_bridge)';
+COMMENT ON FUNCTION invoice.telegram_pending(integer, integer) IS 'the outbox actions not yet sent nor dropped, oldest first, at most per_chat of each chat, so that one chat''s burst does not hide the others (invoice_bridge)';
 
 -- the fields of a pending document upload, every value as text
 CREATE FUNCTION invoice.telegram_form(action_id bigint)
@@ -984,12 +988,12 @@ COMMENT ON FUNCTION invoice.telegram_forget(interval) IS 'forgets inbox rows, an
 REVOKE ALL ON invoice.telegram_inbox, invoice.telegram_outbox, invoice.telegram_action_id_seq FROM PUBLIC;
 REVOKE ALL ON FUNCTION invoice.telegram_chat_id(jsonb), invoice.telegram_refuse(jsonb),
 	invoice.telegram_dispatch(jsonb), invoice.telegram_handle(jsonb),
-	invoice.telegram_pending(integer), invoice.telegram_form(bigint),
+	invoice.telegram_pending(integer, integer), invoice.telegram_form(bigint),
 	invoice.telegram_document(bigint), invoice.telegram_sent(bigint, text),
 	invoice.telegram_failed(bigint, text, boolean), invoice.telegram_forget(interval)
 	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION invoice.telegram_handle(jsonb),
-	invoice.telegram_pending(integer), invoice.telegram_form(bigint),
+	invoice.telegram_pending(integer, integer), invoice.telegram_form(bigint),
 	invoice.telegram_document(bigint), invoice.telegram_sent(bigint, text),
 	invoice.telegram_failed(bigint, text, boolean), invoice.telegram_forget(interval)
 	TO invoice_bridge;

@@ -3,8 +3,8 @@
  * sender.c
  *	  Performs the outbox's actions, paced, one queue per chat.
  *
- * Pending actions are read from invoice.telegram_pending() into one
- * queue per chat, served round robin: a chat may have at most 3 messages
+ * Pending actions are read from invoice.telegram_pending(), the first few
+ * of every chat, into one queue per chat, served round robin: a chat may have at most 3 messages
  * in any 3 seconds (1 a second on average), all chats together at most 30
  * in any second, so one chat's burst never keeps the others waiting.
  * Answers to button presses are not messages and skip the per-chat limit.
@@ -28,7 +28,8 @@
 #define PER_CHAT_MAX		3	/* messages to one chat ... */
 #define PER_CHAT_WINDOW		3.0 /* ... in any this many seconds */
 #define GLOBAL_MAX			30	/* messages to all chats in any second */
-#define BATCH				500 /* pending actions read at once */
+#define BATCH				1000	/* pending actions read at once ... */
+#define BATCH_PER_CHAT		10	/* ... at most this many of one chat */
 
 typedef struct Action
 {
@@ -56,7 +57,6 @@ static DbConn db = {.name = "sender"};
 static Chat *chats = NULL;
 static int	nchats = 0;
 static int	rr = 0;				/* where the round robin resumes */
-static int64_t highest_loaded = 0;
 static double global_sent_at[GLOBAL_MAX];
 static int	global_slot = 0;
 static double paused_until = 0;
@@ -106,7 +106,16 @@ forget_all(void)
 			free(a);
 		}
 	nchats = 0;
-	highest_loaded = 0;
+}
+
+/* is action id in chat c's queue already? */
+static bool
+queued(const Chat *c, int64_t id)
+{
+	for (const Action *a = c->head; a; a = a->next)
+		if (a->id == id)
+			return true;
+	return false;
 }
 
 static Chat *
@@ -139,13 +148,15 @@ chat_for(int64_t chat_id)
 static void
 refresh(void)
 {
-	char		after[32];
-	const char *params[1] = {after};
+	char		batch[16];
+	char		per_chat[16];
+	const char *params[2] = {batch, per_chat};
 	PGresult   *res;
 
-	snprintf(after, sizeof(after), "%d", BATCH);
-	res = db_exec(&db, "SELECT action_id, chat_id, method, body FROM invoice.telegram_pending($1)",
-				  1, params, 0);
+	snprintf(batch, sizeof(batch), "%d", BATCH);
+	snprintf(per_chat, sizeof(per_chat), "%d", BATCH_PER_CHAT);
+	res = db_exec(&db, "SELECT action_id, chat_id, method, body FROM invoice.telegram_pending($1, $2)",
+				  2, params, 0);
 	if (!res)
 	{
 		if (!db.conn)
@@ -158,10 +169,9 @@ refresh(void)
 		Chat	   *c;
 		Action	   *a;
 
-		if (id <= highest_loaded)
-			continue;
-		highest_loaded = id;
 		c = chat_for(strtoll(PQgetvalue(res, i, 1), NULL, 10));
+		if (queued(c, id))
+			continue;
 		a = calloc(1, sizeof(Action));
 		if (!a)
 			abort();

@@ -97,6 +97,13 @@ echo "$err" | grep -q 'not a pending document'; ok $? "telegram_document of an a
 err=$(qb -c "SELECT * FROM invoice.telegram_document(1)")
 echo "$err" | grep -q 'not a pending document'; ok $? "telegram_document of a message action fails" "$err"
 
+# one chat's burst does not hide the others: the first few of each chat
+q -c "INSERT INTO invoice.telegram_outbox (chat_id, method, params) SELECT 777, 'sendMessage', '{\"chat_id\": 777, \"text\": \"x\"}' FROM generate_series(1, 12)" \
+  -c "INSERT INTO invoice.telegram_outbox (chat_id, method, params) VALUES (778, 'sendMessage', '{\"chat_id\": 778, \"text\": \"y\"}')" >/dev/null
+is "$(qb -c "SELECT count(*) FILTER (WHERE chat_id = 777), count(*) FILTER (WHERE chat_id = 778), bool_and(action_id < 20) FROM invoice.telegram_pending(100, 10)")" "10|1|t" \
+   "telegram_pending gives at most per_chat actions of a chat, the oldest, and the other chats' too"
+q -c "UPDATE invoice.telegram_outbox SET dropped_at = now() WHERE chat_id IN (777, 778)" >/dev/null
+
 # the bridge's role can do nothing else
 for t in telegram_inbox telegram_outbox organizations invoices customers users audit_log; do
     err=$(qb -c "SELECT count(*) FROM invoice.$t")
