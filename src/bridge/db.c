@@ -17,6 +17,17 @@
 
 #include "bridge.h"
 
+/* the breaker stays open this long at most */
+#define DB_MAX_WAIT 10.0
+
+static void
+open_breaker(DbConn *db)
+{
+	double		wait = backoff_delay(++db->failures);
+
+	db->next_try = now_mono() + (wait < DB_MAX_WAIT ? wait : DB_MAX_WAIT);
+}
+
 /*
  * db_ensure
  *		True when db has a working connection, connecting if the breaker
@@ -55,8 +66,7 @@ db_ensure(DbConn *db)
 
 		while (len > 0 && msg[len - 1] == '\n')
 			msg[--len] = '\0';
-		db->failures++;
-		db->next_try = now_mono() + backoff_delay(db->failures);
+		open_breaker(db);
 		log_msg(db->failures > 3 ? LOG_ERROR : LOG_WARN, "db_connect_failed",
 				"%s: cannot connect (attempt %d, next in %.1f s): %s",
 				db->name, db->failures, db->next_try - now_mono(), msg);
@@ -86,8 +96,7 @@ db_lost(DbConn *db, const char *what)
 	log_msg(LOG_WARN, "db_lost", "%s: connection lost during %s", db->name, what);
 	PQfinish(db->conn);
 	db->conn = NULL;
-	db->failures++;
-	db->next_try = now_mono() + backoff_delay(db->failures);
+	open_breaker(db);
 	health_db(false);
 }
 

@@ -6,9 +6,11 @@
 # invoice_bridge.  Checks: strangers get the refusal exactly once per
 # update, a redelivered update is not answered again, pacing per chat and
 # overall, 429/500/502/dropped connections retried after the waits they
-# call for, kill -9 with updates queued loses nothing and handles nothing
-# twice, one poller per token, a lost database session comes back, the
-# endpoints, SIGTERM, a wrong token, and the token in no output.  TAP.
+# call for, the database out of reach and PostgreSQL stopped and started
+# under the running bridge (503, no polling, then every update answered
+# once), one poller per token, kill -9 while the database holds an update
+# with 99 more queued, the endpoints (promtool when installed), SIGTERM,
+# a wrong token, and the token in no output.  TAP; about a minute.
 set -u
 cd "$(dirname "$0")/../.."
 n=0
@@ -202,6 +204,29 @@ ok $? "/health/ready answers 200 again"
 is "$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE chat_id = 901")" 1 "the update was handled once"
 kill -0 "$bpid"; ok $? "the bridge kept running"
 
+# PostgreSQL itself stopped and started under the bridge (only in a
+# throw-away cluster of pg_virtualenv, as scripts/test-suites runs it)
+cluster=$(pg_lsclusters -h 2>/dev/null | awk -v p="${PGPORT:-5432}" '$3 == p {print $1, $2; exit}')
+if [ -n "${PG_CLUSTER_CONF_ROOT:-}" ] && [ -n "$cluster" ]; then
+    pg_ctlcluster $cluster stop -m fast
+    t0=$(date +%s%N)
+    wait_until 20 '[ "$(health /health/ready)" = 503 ]'
+    ok $? "PostgreSQL stopped: /health/ready answers 503 after $((($(date +%s%N) - t0) / 1000000)) ms" "$(cat "$tmp/health.body")"
+    echo "[$(msg 902 "x")]" | push updates
+    sleep 3
+    is "$(ctl "count?method=sendMessage&chat_id=902")" 0 "while PostgreSQL is stopped nothing is answered"
+    pg_ctlcluster $cluster start
+    t0=$(date +%s%N)
+    wait_until 40 'count_is "method=sendMessage&chat_id=902&status=200" 1'
+    ok $? "PostgreSQL started again: the update sent meanwhile is answered ($((($(date +%s%N) - t0) / 1000000)) ms)"
+    wait_until 10 '[ "$(health /health/ready)" = 200 ]'
+    ok $? "/health/ready answers 200 again"
+    is "$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE chat_id = 902")" 1 "that update was handled once"
+    kill -0 "$bpid"; ok $? "the bridge kept running"
+else
+    for i in 1 2 3 4 5 6; do skip "PostgreSQL stop and start: not in a pg_virtualenv cluster"; done
+fi
+
 # one poller per token: a second bridge waits for the lock
 hport_main=$hport; hport=$(free_port); main_pid=$bpid
 start_bridge "$tmp/bridge2.log"
@@ -214,17 +239,27 @@ hport=$hport_main; bpid=$main_pid
 
 # kill -9 with updates queued, then a restart: every update handled once
 base=$(cat "$tmp/uid")
-{ echo "["; for c in $(seq 1000 1038); do msg "$c" "x"; echo ","; done; msg 1039 "x"; echo "]"; } | push updates
-sleep 0.05
+# the bridge dies while the database holds the first update: a session
+# locks the inbox, the bridge's telegram_handle waits on it, kill -9; the
+# handling commits once the lock goes, with nobody left to hear of it
+q -c "BEGIN" -c "LOCK TABLE invoice.telegram_inbox IN EXCLUSIVE MODE" -c "SELECT pg_sleep(30) /* tg-lock */" -c "COMMIT" >/dev/null 2>&1 &
+lockpid=$!
+wait_until 10 '[ "$(q -c "SELECT count(*) FROM pg_locks WHERE relation = '"'invoice.telegram_inbox'"'::regclass AND mode = '"'ExclusiveLock'"' AND granted")" = 1 ]'
+{ echo "["; for c in $(seq 1000 1098); do msg "$c" "x"; echo ","; done; msg 1099 "x"; echo "]"; } | push updates
+wait_until 10 '[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE usename = '"'$role'"' AND wait_event_type = '"'Lock'"'")" = 1 ]'
+ok $? "the bridge's telegram_handle waits on the locked inbox"
 kill -9 "$bpid"; wait "$bpid" 2>/dev/null
+q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%tg-lock%' AND pid <> pg_backend_pid()" >/dev/null
+wait $lockpid 2>/dev/null
+wait_until 10 '[ "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE usename = '"'$role'"'")" = 0 ]'
 handled=$(q -c "SELECT count(*) FROM invoice.telegram_inbox WHERE update_id > $base")
 start_bridge "$tmp/bridge3.log"
-wait_until 30 '[ "$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE update_id > $base AND sent_at IS NOT NULL")" = 40 ]'
-ok $? "after kill -9 (with $handled of 40 updates handled) and a restart, all 40 are answered"
-is "$(q -c "SELECT count(*), count(DISTINCT update_id) FROM invoice.telegram_outbox WHERE update_id > $base")" "40|40" \
+wait_until 30 '[ "$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE update_id > $base AND sent_at IS NOT NULL")" = 100 ]'
+ok $? "after kill -9 (with $handled of 100 updates handled) and a restart, all 100 are answered"
+is "$(q -c "SELECT count(*), count(DISTINCT update_id) FROM invoice.telegram_outbox WHERE update_id > $base")" "100|100" \
    "each update was handled once (one reply each in the outbox)"
-sent=0; for c in $(seq 1000 1039); do sent=$((sent + $(ctl "count?method=sendMessage&chat_id=$c&status=200"))); done
-ok "$([ "$sent" -ge 40 ] && [ "$sent" -le 41 ]; echo $?)" "at most the reply in flight was sent twice ($sent sends for 40 replies)"
+sent=0; for c in $(seq 1000 1099); do sent=$((sent + $(ctl "count?method=sendMessage&chat_id=$c&status=200"))); done
+ok "$([ "$sent" -ge 100 ] && [ "$sent" -le 101 ]; echo $?)" "at most the reply in flight was sent twice ($sent sends for 100 replies)"
 
 # the endpoints
 code=$(health /metrics)
