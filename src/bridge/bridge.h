@@ -40,6 +40,9 @@ extern BridgeConfig config;
 extern volatile sig_atomic_t stopping;
 extern volatile sig_atomic_t exit_code;
 
+/* whether the poller holds the bot's advisory lock: only then we send */
+extern volatile int have_lock;
+
 /* log.c: one JSON object a line on stderr; the token never appears */
 enum
 {
@@ -51,7 +54,7 @@ extern void log_msg(int level, const char *event, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 extern char *scrub(const char *s);
 
-/* time.c-like helpers (main.c) */
+/* clocks and waits (main.c) */
 extern double now_mono(void);
 extern void sleep_while_running(double seconds);
 extern double backoff_delay(int attempt);

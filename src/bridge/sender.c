@@ -388,7 +388,6 @@ void *
 sender_main(void *arg)
 {
 	double		next_refresh = 0;
-	extern volatile int have_lock;
 
 	while (!stopping)
 	{
