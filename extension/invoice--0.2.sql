@@ -732,6 +732,13 @@ CREATE INDEX telegram_outbox_pending_idx ON invoice.telegram_outbox (action_id)
 CREATE INDEX telegram_outbox_file_idx ON invoice.telegram_outbox (document)
 	WHERE file_id IS NOT NULL;
 
+-- no policy: nobody but the owner of the bridge's SECURITY DEFINER
+-- functions (a superuser, who bypasses it) reaches a row
+ALTER TABLE invoice.telegram_inbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.telegram_inbox FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.telegram_outbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.telegram_outbox FORCE ROW LEVEL SECURITY;
+
 SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_inbox', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_action_id_seq', '');
