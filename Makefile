@@ -30,6 +30,12 @@ SHLIB_LINK += -Wl,--version-script=invoice.map
 EXTRA_CLEAN = invoice.map
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
+# the bridge (src/bridge/): a program of its own, not part of invoice.so;
+# PGXS's MODULE_big owns OBJS, so it has explicit rules below
+BRIDGE        = src/bridge/invoice-bridge
+BRIDGE_OBJS   = $(patsubst %.c,%.o,$(wildcard src/bridge/*.c))
+EXTRA_CLEAN   = $(BRIDGE) $(BRIDGE_OBJS)
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
@@ -43,6 +49,21 @@ invoice.map: $(OBJS)
 	  nm -g --defined-only $(OBJS) | \
 	    sed -n 's/^[0-9a-f]* T pg_finfo_\(.*\)$$/\1; pg_finfo_\1;/p' | sort -u; \
 	  echo 'local: *; };'; } > $@.tmp && mv $@.tmp $@
+BRIDGE_CFLAGS = -O2 -g -std=gnu11 -pthread -Wall -Wextra -Werror -Wno-unused-parameter \
+	-I$(shell $(PG_CONFIG) --includedir)
+BRIDGE_LIBS   = -pthread -lcurl -lmicrohttpd -L$(shell $(PG_CONFIG) --libdir) -lpq
+
+all: $(BRIDGE)
+$(BRIDGE): $(BRIDGE_OBJS)
+	$(CC) -o $@ $(BRIDGE_OBJS) $(BRIDGE_LIBS)
+src/bridge/%.o: src/bridge/%.c src/bridge/bridge.h
+	$(CC) $(BRIDGE_CFLAGS) -c -o $@ $<
+
+.PHONY: install-bridge
+install: install-bridge
+install-bridge: $(BRIDGE)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(BRIDGE) '$(DESTDIR)$(bindir)/invoice-bridge'
 
 .PHONY: test run
 # The two README commands, for people who prefer make.
@@ -68,3 +89,6 @@ cppcheck:
 		--error-exitcode=1 --inline-suppr --suppress=missingIncludeSystem \
 		--suppress='*:$(PG_INCLUDEDIR_SERVER)/*' $(CPPCHECK_DEFINES) \
 		-I$(PG_INCLUDEDIR_SERVER) -Isrc src/*.c
+	cppcheck --enable=warning,style,performance,portability --std=c11 --quiet -j2 \
+		--error-exitcode=1 --inline-suppr --suppress=missingIncludeSystem \
+		$(CPPCHECK_DEFINES) -I$(shell $(PG_CONFIG) --includedir) -Isrc/bridge src/bridge/*.c

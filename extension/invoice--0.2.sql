@@ -675,6 +675,315 @@ SELECT pg_catalog.pg_extension_config_dump('invoice.audit_heads', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.audit_id_seq', '');
 
 /* ------------------------------------------------------------------------
+ * Telegram (src/bridge/, the bridge; the conversation lives here)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The bridge (src/bridge/) relays Bot API updates into telegram_handle()
+ * and sends back what it wrote to the outbox; it decides nothing.  Each
+ * update_id is recorded in the inbox in the same transaction as its
+ * handling and its replies, so a redelivered update changes nothing.  The
+ * bridge's role (invoice_bridge) reaches these tables only through the
+ * functions below; the outbox holds tenants' data (the replies' text).
+ */
+CREATE TABLE invoice.telegram_inbox (
+	update_id		bigint NOT NULL,
+	received_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	handled_at		timestamptz,
+	CONSTRAINT telegram_inbox_pkey PRIMARY KEY (update_id)
+);
+COMMENT ON TABLE invoice.telegram_inbox IS 'Telegram updates already handled, by update_id; forgotten by telegram_forget()';
+
+CREATE SEQUENCE invoice.telegram_action_id_seq;
+
+-- the replies to send, in action_id order; pending while neither sent_at
+-- nor dropped_at is set
+CREATE TABLE invoice.telegram_outbox (
+	action_id		bigint NOT NULL DEFAULT pg_catalog.nextval('invoice.telegram_action_id_seq'),
+	update_id		bigint,
+	org_id			bigint,
+	chat_id			bigint NOT NULL,
+	method			text NOT NULL,
+	params			jsonb NOT NULL,
+	document		jsonb,
+	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	sent_at			timestamptz,
+	dropped_at		timestamptz,
+	attempts		integer NOT NULL DEFAULT 0,
+	last_error		text,
+	file_id			text,
+	CONSTRAINT telegram_outbox_pkey PRIMARY KEY (action_id),
+	CONSTRAINT telegram_outbox_method_check CHECK (method OPERATOR(pg_catalog.=) ANY
+		(ARRAY['sendMessage', 'editMessageText', 'editMessageReplyMarkup',
+			   'answerCallbackQuery', 'sendDocument']::text[])),
+	CONSTRAINT telegram_outbox_params_check CHECK (pg_catalog.jsonb_typeof(params) OPERATOR(pg_catalog.=) 'object'),
+	CONSTRAINT telegram_outbox_document_check CHECK
+		((document IS NOT NULL) OPERATOR(pg_catalog.=) (method OPERATOR(pg_catalog.=) 'sendDocument'))
+);
+COMMENT ON TABLE invoice.telegram_outbox IS 'Bot API calls written by telegram_handle() for the bridge to perform';
+
+CREATE INDEX telegram_outbox_pending_idx ON invoice.telegram_outbox (action_id)
+	WHERE sent_at IS NULL AND dropped_at IS NULL;
+-- a document sent once is sent again by its Telegram file_id
+CREATE INDEX telegram_outbox_file_idx ON invoice.telegram_outbox (document)
+	WHERE file_id IS NOT NULL;
+
+-- no policy: nobody but the owner of the bridge's SECURITY DEFINER
+-- functions (a superuser, who bypasses it) reaches a row
+ALTER TABLE invoice.telegram_inbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.telegram_inbox FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoice.telegram_outbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.telegram_outbox FORCE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_inbox', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_action_id_seq', '');
+
+-- the chat an update came from (NULL when it has none)
+CREATE FUNCTION invoice.telegram_chat_id(upd jsonb)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(upd #>> '{message,chat,id}',
+					upd #>> '{callback_query,message,chat,id}',
+					upd #>> '{callback_query,from,id}')::bigint
+$$;
+COMMENT ON FUNCTION invoice.telegram_chat_id(jsonb) IS 'the chat of a Bot API update, or NULL';
+
+-- what an account linked to no user gets, whatever it sends: a polite
+-- refusal that names nothing of any tenant
+CREATE FUNCTION invoice.telegram_refuse(upd jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE
+		WHEN upd ? 'callback_query' THEN
+			pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+				'method', 'answerCallbackQuery',
+				'params', pg_catalog.jsonb_build_object(
+					'callback_query_id', upd #>> '{callback_query,id}',
+					'text', 'Esta cuenta de Telegram no está vinculada a ninguna tienda.',
+					'show_alert', true)))
+		WHEN invoice.telegram_chat_id(upd) IS NOT NULL THEN
+			pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+				'method', 'sendMessage',
+				'params', pg_catalog.jsonb_build_object(
+					'chat_id', invoice.telegram_chat_id(upd),
+					'parse_mode', 'HTML',
+					'text', E'Hola. Esta cuenta de Telegram no está vinculada a ninguna tienda.\n\n'
+						'Si trabajas en una joyería que usa este servicio, pide a quien la '
+						'administra un código de invitación y envíalo así: '
+						'<code>/start CÓDIGO</code>')))
+		ELSE '[]'::jsonb
+	END
+$$;
+COMMENT ON FUNCTION invoice.telegram_refuse(jsonb) IS 'the reply to an update from a Telegram account linked to no user';
+
+/*
+ * telegram_dispatch: the replies to one update, as a jsonb array of
+ * actions.  It picks the handler by the kind of update and by who sent
+ * it; no account can be linked yet, so every sender is a stranger and
+ * gets the refusal.  The conversation plugs in here.
+ */
+CREATE FUNCTION invoice.telegram_dispatch(upd jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT (upd ? 'message' OR upd ? 'callback_query') THEN
+		RETURN '[]'::jsonb;		-- nothing else is asked for (allowed_updates)
+	END IF;
+	RETURN invoice.telegram_refuse(upd);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_dispatch(jsonb) IS 'the actions that answer one Bot API update (called by telegram_handle)';
+
+CREATE FUNCTION invoice.telegram_handle(update jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_update	jsonb := $1;
+	v_update_id	bigint;
+	v_actions	jsonb;
+BEGIN
+	IF pg_catalog.jsonb_typeof(v_update) IS DISTINCT FROM 'object'
+		OR pg_catalog.jsonb_typeof(v_update -> 'update_id') IS DISTINCT FROM 'number' THEN
+		RAISE EXCEPTION 'update must be a Bot API Update object with a numeric "update_id"'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	v_update_id := (v_update ->> 'update_id')::bigint;
+
+	INSERT INTO invoice.telegram_inbox (update_id) VALUES (v_update_id)
+		ON CONFLICT (update_id) DO NOTHING;
+	IF NOT FOUND THEN
+		RETURN '{"actions": []}'::jsonb;	-- handled before: a redelivery
+	END IF;
+
+	v_actions := invoice.telegram_dispatch(v_update);
+
+	WITH written AS (
+		INSERT INTO invoice.telegram_outbox (update_id, org_id, chat_id, method, params, document)
+		SELECT v_update_id, (a ->> 'org_id')::bigint,
+			   COALESCE((a #>> '{params,chat_id}')::bigint, invoice.telegram_chat_id(v_update)),
+			   a ->> 'method', a -> 'params', a -> 'document'
+		  FROM pg_catalog.jsonb_array_elements(v_actions) WITH ORDINALITY AS t(a, i)
+		 ORDER BY t.i
+		RETURNING action_id, method, params, document
+	)
+	SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+			   'action_id', action_id, 'method', method, 'params', params, 'document', document))
+			   ORDER BY action_id)
+	  INTO v_actions
+	  FROM written;
+
+	UPDATE invoice.telegram_inbox SET handled_at = pg_catalog.clock_timestamp()
+	 WHERE update_id OPERATOR(pg_catalog.=) v_update_id;
+	RETURN pg_catalog.jsonb_build_object('actions', COALESCE(v_actions, '[]'::jsonb));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_handle(jsonb) IS 'handles one Bot API update once: records it, writes its replies to the outbox and returns them (invoice_bridge)';
+
+/*
+ * The bridge's side of the outbox.  A pending action's body is the JSON
+ * to POST, or NULL when its document must be uploaded (multipart: the
+ * fields from telegram_form, the file from telegram_document).  The
+ * bridge reads the first few actions of every chat, so one chat's burst
+ * never keeps the others out of its queues.
+ */
+CREATE FUNCTION invoice.telegram_pending(max_actions integer DEFAULT 100, per_chat integer DEFAULT 10)
+RETURNS TABLE (action_id bigint, chat_id bigint, method text, body text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT o.action_id, o.chat_id, o.method,
+		   CASE WHEN o.document IS NULL THEN o.params::text
+				WHEN f.file_id IS NOT NULL
+					THEN (o.params OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('document', f.file_id))::text
+		   END
+	  FROM (SELECT p.*, pg_catalog.row_number() OVER (PARTITION BY p.chat_id ORDER BY p.action_id) AS nth
+			  FROM invoice.telegram_outbox p
+			 WHERE p.sent_at IS NULL AND p.dropped_at IS NULL) o
+	  LEFT JOIN LATERAL (
+			SELECT s.file_id FROM invoice.telegram_outbox s
+			 WHERE s.document OPERATOR(pg_catalog.=) o.document AND s.file_id IS NOT NULL
+			   AND s.org_id IS NOT DISTINCT FROM o.org_id
+			 ORDER BY s.action_id DESC LIMIT 1) f ON o.document IS NOT NULL
+	 WHERE o.nth OPERATOR(pg_catalog.<=) per_chat
+	 ORDER BY o.action_id
+	 LIMIT max_actions
+$$;
+COMMENT ON FUNCTION invoice.telegram_pending(integer, integer) IS 'the outbox actions not yet sent nor dropped, oldest first, at most per_chat of each chat, so that one chat''s burst does not hide the others (invoice_bridge)';
+
+-- the fields of a pending document upload, every value as text
+CREATE FUNCTION invoice.telegram_form(action_id bigint)
+RETURNS TABLE (name text, value text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT p.key, CASE WHEN pg_catalog.jsonb_typeof(p.value) OPERATOR(pg_catalog.=) 'string'
+					   THEN p.value #>> '{}' ELSE p.value::text END
+	  FROM invoice.telegram_outbox o, pg_catalog.jsonb_each(o.params) p
+	 WHERE o.action_id OPERATOR(pg_catalog.=) telegram_form.action_id
+	   AND o.document IS NOT NULL AND o.sent_at IS NULL AND o.dropped_at IS NULL
+	 ORDER BY p.key
+$$;
+COMMENT ON FUNCTION invoice.telegram_form(bigint) IS 'the form fields of a pending sendDocument action (invoice_bridge)';
+
+-- the file of a pending document action, and of nothing else
+CREATE FUNCTION invoice.telegram_document(action_id bigint)
+RETURNS TABLE (filename text, content bytea)
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_org_id	bigint;
+	v_document	jsonb;
+BEGIN
+	SELECT o.org_id, o.document INTO v_org_id, v_document
+	  FROM invoice.telegram_outbox o
+	 WHERE o.action_id OPERATOR(pg_catalog.=) telegram_document.action_id
+	   AND o.document IS NOT NULL AND o.sent_at IS NULL AND o.dropped_at IS NULL;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'action % is not a pending document', telegram_document.action_id
+			USING ERRCODE = 'no_data_found',
+				  HINT = 'Only a document the outbox still has to send can be read.';
+	END IF;
+	IF v_document ->> 'format' IS DISTINCT FROM 'pdf' OR v_org_id IS NULL
+		OR pg_catalog.jsonb_typeof(v_document -> 'invoice_id') IS DISTINCT FROM 'number' THEN
+		RAISE EXCEPTION 'action %: "document" must name a PDF of an invoice of its tenant', telegram_document.action_id
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- the tenant the action was written for, for the rest of this transaction
+	PERFORM invoice.set_tenant(v_org_id);
+	filename := COALESCE(v_document ->> 'filename', 'factura.pdf');
+	content := invoice.render_pdf((v_document ->> 'invoice_id')::bigint);
+	RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_document(bigint) IS 'the file name and bytes of a pending sendDocument action (invoice_bridge)';
+
+CREATE FUNCTION invoice.telegram_sent(action_id bigint, file_id text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	UPDATE invoice.telegram_outbox o
+	   SET sent_at = pg_catalog.now(), attempts = o.attempts OPERATOR(pg_catalog.+) 1,
+		   file_id = CASE WHEN o.document IS NOT NULL THEN telegram_sent.file_id END
+	 WHERE o.action_id OPERATOR(pg_catalog.=) telegram_sent.action_id
+	   AND o.sent_at IS NULL AND o.dropped_at IS NULL
+	RETURNING true
+$$;
+COMMENT ON FUNCTION invoice.telegram_sent(bigint, text) IS 'marks a pending action sent, keeping the file_id Telegram gave its document; NULL when it was not pending (invoice_bridge)';
+
+CREATE FUNCTION invoice.telegram_failed(action_id bigint, reason text, permanent boolean DEFAULT true)
+RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+	UPDATE invoice.telegram_outbox o
+	   SET attempts = o.attempts OPERATOR(pg_catalog.+) 1,
+		   last_error = pg_catalog.left(telegram_failed.reason, 1000),
+		   dropped_at = CASE WHEN telegram_failed.permanent THEN pg_catalog.now() END
+	 WHERE o.action_id OPERATOR(pg_catalog.=) telegram_failed.action_id
+	   AND o.sent_at IS NULL AND o.dropped_at IS NULL
+	RETURNING true
+$$;
+COMMENT ON FUNCTION invoice.telegram_failed(bigint, text, boolean) IS 'records a failed attempt at an action; a permanent failure (Telegram said 400) drops it (invoice_bridge)';
+
+CREATE FUNCTION invoice.telegram_forget(older_than interval DEFAULT '7 days')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_inbox		bigint;
+BEGIN
+	-- Telegram keeps an update for 24 hours: forgetting it sooner could
+	-- handle a redelivery again
+	IF older_than OPERATOR(pg_catalog.<) '1 day'::interval THEN
+		RAISE EXCEPTION '"older_than" must be at least 1 day'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Telegram may deliver an update again for 24 hours.';
+	END IF;
+	DELETE FROM invoice.telegram_inbox
+	 WHERE received_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) older_than);
+	GET DIAGNOSTICS v_inbox = ROW_COUNT;
+	-- replies done with, but the documents whose file_id is still of use
+	DELETE FROM invoice.telegram_outbox
+	 WHERE COALESCE(sent_at, dropped_at) OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) older_than)
+	   AND file_id IS NULL;
+	RETURN v_inbox;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_forget(interval) IS 'forgets inbox rows, and replies sent or dropped, older than older_than (at least 1 day); returns the inbox rows forgotten (invoice_bridge)';
+
+/* ------------------------------------------------------------------------
  * Privileges: granted, never assumed, and last, after every object exists
  * (REVOKE ... ON ALL ... reaches only what exists when it runs)
  * ------------------------------------------------------------------------ */
@@ -738,3 +1047,17 @@ GRANT EXECUTE ON FUNCTION
 	invoice.audit_row(),
 	invoice.audit_flush()
 	TO invoice_admin;
+
+-- Telegram: the bridge's role calls its functions and reaches nothing else
+REVOKE ALL ON invoice.telegram_inbox, invoice.telegram_outbox, invoice.telegram_action_id_seq FROM PUBLIC;
+REVOKE ALL ON FUNCTION invoice.telegram_chat_id(jsonb), invoice.telegram_refuse(jsonb),
+	invoice.telegram_dispatch(jsonb), invoice.telegram_handle(jsonb),
+	invoice.telegram_pending(integer, integer), invoice.telegram_form(bigint),
+	invoice.telegram_document(bigint), invoice.telegram_sent(bigint, text),
+	invoice.telegram_failed(bigint, text, boolean), invoice.telegram_forget(interval)
+	FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION invoice.telegram_handle(jsonb),
+	invoice.telegram_pending(integer, integer), invoice.telegram_form(bigint),
+	invoice.telegram_document(bigint), invoice.telegram_sent(bigint, text),
+	invoice.telegram_failed(bigint, text, boolean), invoice.telegram_forget(interval)
+	TO invoice_bridge;

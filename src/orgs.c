@@ -338,12 +338,11 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 		}
 		else if (strcmp(key, "tax_regime") == 0)
 		{
-			int			i;
-
 			s->tax_regime = NULL;
 			if (v.type != jbvNull)
 			{
 				char	   *r = string_setting(key, &v);
+				int			i;
 
 				for (i = 0; i < lengthof(tax_regimes); i++)
 					if (strcmp(r, tax_regimes[i]) == 0)
