@@ -27,6 +27,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "geo.h"
 #include "invoice.h"
 #include "items.h"
 #include "money.h"
@@ -426,6 +427,7 @@ Datum
 invoice_create_invoice(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr branch_plan = NULL;
 	int64		org_id = tenant_require();
 	int64		user_id = tenant_current_user();
 	int64		customer_id;
@@ -435,12 +437,19 @@ invoice_create_invoice(PG_FUNCTION_ARGS)
 	int			nitems;
 	InvoiceTotals totals = {0, 0, 0, 0};
 	TenantSettings st;
-	Datum		values[11];
-	char		nulls[11];
+	Datum		values[12];
+	char		nulls[12];
 	bool		isnull;
 	int64		invoice_id;
 	int			i;
 	ApiCall		call;
+
+	/*
+	 * branch_id came with 0.2: 0.1's declaration has three arguments, and
+	 * its table no branch_id column, so without a branch the statement
+	 * is the one 0.1 ran.
+	 */
+	bool		has_branch = PG_NARGS() > 3 && !PG_ARGISNULL(3);
 
 	arg_required(fcinfo, 0, "customer_id");
 	customer_id = PG_GETARG_INT64(0);
@@ -472,8 +481,26 @@ invoice_create_invoice(PG_FUNCTION_ARGS)
 	values[8] = NumericGetDatum(money_to_numeric(totals.total, MONEY_SCALE));
 	values[9] = Int32GetDatum(nitems);
 	values[10] = Int32GetDatum(nitems + 1);
+	values[11] = has_branch ? PG_GETARG_DATUM(3) : (Datum) 0;
+	nulls[11] = has_branch ? ' ' : 'n';
 
 	api_begin(&call);
+	if (has_branch)
+	{
+		branch_require(org_id, DatumGetInt64(values[11]));
+		api_prepare_once(&branch_plan,
+						 "INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
+						 " currency, subtotal, discount_total, tax_total, total,"
+						 " item_count, next_line_no, branch_id)"
+						 " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+						 " FROM invoice.customers c"
+						 " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
+						 " AND c.customer_id OPERATOR(pg_catalog.=) $2"
+						 " RETURNING invoice_id",
+						 12, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
+							 NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
+							 INT4OID, INT4OID, INT8OID});
+	}
 	if (plan == NULL)
 		plan = api_prepare("INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
 						   " currency, subtotal, discount_total, tax_total, total,"
@@ -486,7 +513,7 @@ invoice_create_invoice(PG_FUNCTION_ARGS)
 						   11, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TEXTOID,
 							   NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
 							   INT4OID, INT4OID});
-	api_execute(plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	api_execute(has_branch ? branch_plan : plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	require_customer(org_id, customer_id, SPI_processed == 1);
 	invoice_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
 
