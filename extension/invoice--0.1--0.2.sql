@@ -115,6 +115,42 @@ AS 'MODULE_PATHNAME', 'invoice_sales_within'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.sales_within(float8, float8, float8, date, date) IS 'issued and paid invoices of the current tenant sold within radius_m metres of (lon, lat) (sale_location, else the branch''s), both dates included';
 
+-- housekeeping (src/maintenance.c)
+CREATE TABLE invoice.maintenance_state (
+	singleton			boolean NOT NULL DEFAULT true,
+	last_started_at		timestamptz NOT NULL,
+	last_duration_ms	float8 NOT NULL,
+	last_result			jsonb NOT NULL,
+	runs				bigint NOT NULL,
+	CONSTRAINT maintenance_state_pkey PRIMARY KEY (singleton),
+	CONSTRAINT maintenance_state_singleton_check CHECK (singleton)
+);
+COMMENT ON TABLE invoice.maintenance_state IS 'one row: the last maintenance() pass, what it did and how long it took';
+
+CREATE FUNCTION invoice.maintenance()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_maintenance'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.maintenance() IS 'one idempotent pass of housekeeping; a concurrent second call returns {"skipped": true} at once (invoice_admin)';
+
+CREATE FUNCTION invoice.schedule_maintenance(schedule text DEFAULT '*/5 * * * *')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'invoice_schedule_maintenance'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.schedule_maintenance(text) IS 'creates or reschedules the pg_cron job invoice-maintenance of this database; returns its id, the same on every call (invoice_admin)';
+
+CREATE FUNCTION invoice.unschedule_maintenance()
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_unschedule_maintenance'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.unschedule_maintenance() IS 'removes the pg_cron job invoice-maintenance of this database (invoice_admin)';
+
+CREATE FUNCTION invoice.health()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_health'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.health() IS 'version, preload, pg_cron job and last run, audit partitions ahead, last maintenance, tenants running out of numbers or resolution (invoice_admin)';
+
 
 /* ------------------------------------------------------------------------
  * Privileges: last, after every object exists
@@ -124,15 +160,20 @@ COMMENT ON FUNCTION invoice.sales_within(float8, float8, float8, date, date) IS 
  * Operations: privileges
  * ------------------------------------------------------------------------ */
 
-REVOKE ALL ON invoice.branches, invoice.branch_id_seq FROM PUBLIC;
+REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state FROM PUBLIC;
 REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
-	invoice.sales_within(float8, float8, float8, date, date)
+	invoice.sales_within(float8, float8, float8, date, date), invoice.maintenance(),
+	invoice.schedule_maintenance(text), invoice.unschedule_maintenance(), invoice.health()
 	FROM PUBLIC;
 GRANT SELECT ON invoice.branches TO invoice_app;
+GRANT SELECT ON invoice.maintenance_state TO invoice_admin;
 GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
 	invoice.sales_within(float8, float8, float8, date, date)
 	TO invoice_app;
+GRANT EXECUTE ON FUNCTION invoice.maintenance(), invoice.schedule_maintenance(text),
+	invoice.unschedule_maintenance(), invoice.health()
+	TO invoice_admin;
