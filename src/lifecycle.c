@@ -28,6 +28,7 @@
 #include "utils/typcache.h"
 
 #include "exec.h"
+#include "geo.h"
 #include "invoice_doc.h"
 #include "items.h"
 #include "lifecycle.h"
@@ -478,33 +479,62 @@ const Oid	new_invoice_types[NEW_INVOICE_NARGS] = {
 
 /*
  * invoice_create_invoice
- *		A draft with its items.
+ *		A draft with its items, and its branch when one is given.
  */
 Datum
 invoice_create_invoice(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr branch_plan = NULL;
 	NewInvoice	inv;
-	Datum		values[NEW_INVOICE_NARGS];
-	char		nulls[NEW_INVOICE_NARGS];
+	Oid			types[NEW_INVOICE_NARGS + 1];
+	Datum		values[NEW_INVOICE_NARGS + 1];
+	char		nulls[NEW_INVOICE_NARGS + 1];
 	bool		isnull;
 	int64		invoice_id;
 	ApiCall		call;
 
+	/*
+	 * branch_id came with 0.2: 0.1's declaration has three arguments, and
+	 * its table no branch_id column, so without a branch the statement is
+	 * the one 0.1 ran.
+	 */
+	bool		has_branch = PG_NARGS() > 3 && !PG_ARGISNULL(3);
+
 	new_invoice_from_args(fcinfo, &inv);
 	new_invoice_values(&inv, values, nulls);
+	memcpy(types, new_invoice_types, sizeof(new_invoice_types));
+	types[NEW_INVOICE_NARGS] = INT8OID;
+	values[NEW_INVOICE_NARGS] = has_branch ? PG_GETARG_DATUM(3) : (Datum) 0;
+	nulls[NEW_INVOICE_NARGS] = has_branch ? ' ' : 'n';
 
 	api_begin(&call);
-	api_prepare_once(&plan, "INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
-					 " currency, subtotal, discount_total, tax_total, total,"
-					 " item_count, next_line_no)"
-					 " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11"
-					 " FROM invoice.customers c"
-					 " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
-					 " AND c.customer_id OPERATOR(pg_catalog.=) $2"
-					 " RETURNING invoice_id",
-					 NEW_INVOICE_NARGS, (Oid *) new_invoice_types);
-	api_execute(plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	if (has_branch)
+	{
+		branch_require(inv.org_id, DatumGetInt64(values[NEW_INVOICE_NARGS]));
+		api_prepare_once(&branch_plan,
+						 "INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
+						 " currency, subtotal, discount_total, tax_total, total,"
+						 " item_count, next_line_no, branch_id)"
+						 " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+						 " FROM invoice.customers c"
+						 " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
+						 " AND c.customer_id OPERATOR(pg_catalog.=) $2"
+						 " RETURNING invoice_id",
+						 NEW_INVOICE_NARGS + 1, types);
+	}
+	else
+		api_prepare_once(&plan,
+						 "INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
+						 " currency, subtotal, discount_total, tax_total, total,"
+						 " item_count, next_line_no)"
+						 " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11"
+						 " FROM invoice.customers c"
+						 " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
+						 " AND c.customer_id OPERATOR(pg_catalog.=) $2"
+						 " RETURNING invoice_id",
+						 NEW_INVOICE_NARGS, types);
+	api_execute(has_branch ? branch_plan : plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	require_customer(inv.customer_id, SPI_processed == 1);
 	invoice_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
 
