@@ -15,10 +15,15 @@
 BEGIN;
 INSERT INTO bench_plain.invoices
   (org_id, number, number_text, status, customer_id, created_by, issued_at, currency,
-   subtotal, discount_total, tax_total, total, item_count, next_line_no)
+   subtotal, discount_total, tax_total, total, item_count, next_line_no,
+   seller_snapshot, customer_snapshot)
 VALUES
   (:org, nextval('bench_plain.number_seq'), 'FV' || currval('bench_plain.number_seq'), 'issued',
-   :cust, :usr, now(), 'COP', 2924900.00, 119000.00, 533121.00, 3339021.00, 5, 6)
+   :cust, :usr, now(), 'COP', 2924900.00, 119000.00, 533121.00, 3339021.00, 5, 6,
+   -- what an issued invoice keeps of its seller and customer (the API
+   -- builds them from the rows; the same size here)
+   '{"name": "Bench 1", "tax_id": null, "address": null, "city": null, "department": null, "phone": null, "email": null, "tax_regime": null, "resolution": "Resolución DIAN 18764000000001 (bench)", "prefix": "FV", "number_from": 1, "number_to": 99999999, "valid_from": "2026-11-04", "valid_to": "2028-11-04", "timezone": "America/Bogota"}',
+   '{"id_type": "CC", "id_number": "1000000001", "name": "Cliente bench 1", "address": null, "phone": null, "email": null}')
 RETURNING invoice_id AS inv \gset
 INSERT INTO bench_plain.invoice_items
   (org_id, invoice_id, line_no, description, quantity, unit_price, tax_rate, discount_pct,

@@ -39,7 +39,10 @@ i AS (
 SELECT invoice_id AS inv FROM h \gset
 WITH n AS (UPDATE bench_plain.counters SET last = last + 1 WHERE org_id = :org RETURNING last)
 UPDATE bench_plain.invoices
-   SET number = n.last, number_text = 'FV' || n.last, status = 'issued', issued_at = now()
+   SET number = n.last, number_text = 'FV' || n.last, status = 'issued', issued_at = now(),
+       -- what an issued invoice keeps (as bench/plain_insert.sql writes it)
+       seller_snapshot = '{"name": "Bench 1", "tax_id": null, "address": null, "city": null, "department": null, "phone": null, "email": null, "tax_regime": null, "resolution": "Resolución DIAN 18764000000001 (bench)", "prefix": "FV", "number_from": 1, "number_to": 99999999, "valid_from": "2026-11-04", "valid_to": "2028-11-04", "timezone": "America/Bogota"}',
+       customer_snapshot = '{"id_type": "CC", "id_number": "1000000001", "name": "Cliente bench 1", "address": null, "phone": null, "email": null}'
   FROM n
  WHERE org_id = :org AND invoice_id = :inv
 RETURNING number_text;

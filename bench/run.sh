@@ -8,7 +8,9 @@
 # row) and the API's shape in plain SQL (bench/plain_shape.sql: the API's
 # statements doing only what they must write), as a non-superuser so that
 # row level security applies, and prints tps, average and p95 latency, CPU
-# per transaction and the ratios between them.
+# per transaction, WAL per transaction and the ratios between them.  The
+# counter sale (bench/create_and_issue.sql: create_and_issue() in one
+# statement) runs beside the two-call API, with auditing on and off.
 #
 # By default it makes its own throw-away cluster with pg_virtualenv (port
 # BENCH_PORT, 5490).  BENCH_EXISTING=1 uses the server that the libpq
@@ -139,7 +141,7 @@ DECLARE
 	t text;
 	c record;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['organizations', 'users', 'customers', 'invoices', 'invoice_items']
+	FOREACH t IN ARRAY ARRAY['organizations', 'users', 'customers', 'branches', 'invoices', 'invoice_items']
 	LOOP
 		EXECUTE format('CREATE TABLE bench_plain.%I (LIKE invoice.%I INCLUDING DEFAULTS'
 					   ' INCLUDING CONSTRAINTS INCLUDING INDEXES)', t, t);
@@ -151,7 +153,7 @@ BEGIN
 		  JOIN pg_class rel ON rel.oid = con.conrelid
 		 WHERE con.contype = 'f'
 		   AND rel.relnamespace = 'invoice'::regnamespace
-		   AND rel.relname IN ('users', 'customers', 'invoices', 'invoice_items')
+		   AND rel.relname IN ('users', 'customers', 'branches', 'invoices', 'invoice_items')
 		 ORDER BY con.oid
 	LOOP
 		EXECUTE format('ALTER TABLE bench_plain.%I ADD CONSTRAINT %I %s', c.relname, c.conname,
@@ -242,7 +244,12 @@ psql_db -At -c "SELECT format('== %s: superuser %s, bypassrls %s, member of invo
 echo "== tenants: solo org $solo; 16 tenants org $lo..$hi; $SECS s a run; logs in $OUT"
 
 # ---------------------------------------------------------------- runs
-declare -A TPS AVG P95 CPU
+declare -A TPS AVG P95 CPU WAL
+
+# WAL the server has written, in bytes (pg_stat_wal)
+wal_bytes() {
+    psql_su -d postgres -Atc "SELECT wal_bytes FROM pg_stat_wal"
+}
 
 # busy CPU time of the whole machine (server, pgbench, kernel), in jiffies
 cpu_busy() {
@@ -255,6 +262,7 @@ run_one() {
     local threads=$(( clients < 2 ? clients : 2 ))
     case $wl in
         api|api_off|api_plpgsql|api_noelr) script="$BENCH_DIR/create_issue.sql" ;;
+        sale|sale_off) script="$BENCH_DIR/create_and_issue.sql" ;;
         plain) script="$BENCH_DIR/plain_insert.sql" ;;
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
@@ -264,7 +272,7 @@ run_one() {
     key="$mode/$wl/$tenants/$clients"
     prefix="$OUT/$mode-$wl-t$tenants-c$clients"
     case $wl in
-        api_off) psql_db -c "SELECT bench_audit.use('off')" >/dev/null ;;
+        api_off|sale_off) psql_db -c "SELECT bench_audit.use('off')" >/dev/null ;;
         api_plpgsql) psql_db -c "SELECT bench_audit.use('plpgsql')" >/dev/null ;;
         *) psql_db -c "SELECT bench_audit.use('c')" >/dev/null ;;
     esac
@@ -275,9 +283,10 @@ run_one() {
         psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
     fi
     psql_db -c "CHECKPOINT"
-    local opts="" busy0 busy1
+    local opts="" busy0 busy1 wal0 wal1 ntx
     [ "$mode" = async ] && opts="-c synchronous_commit=off"
     rc=0
+    wal0=$(wal_bytes)
     busy0=$(cpu_busy)
     out=$(PGUSER=$APP PGPASSWORD=$APP_PW PGOPTIONS="$opts" \
         pgbench -n -M prepared -c "$clients" -j "$threads" -T "$SECS" \
@@ -285,6 +294,7 @@ run_one() {
             -D org_lo="$org_lo" -D org_hi="$org_hi" -D user_off="$user_off" -D cust_off="$cust_off" \
             "$DB" 2>&1) || rc=$?
     busy1=$(cpu_busy)
+    wal1=$(wal_bytes)
     printf '%s\n' "$out" > "$prefix.out"
     if [ "$rc" != 0 ] || ! grep -q '^number of failed transactions: 0 ' <<<"$out"; then
         echo "!! pgbench failed ($key, exit $rc):" >&2
@@ -292,10 +302,11 @@ run_one() {
         exit 1
     fi
     TPS[$key]=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")
+    ntx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
     # CPU the machine spent per transaction (USER_HZ jiffies of 10 ms)
-    CPU[$key]=$(awk -v b="$((busy1 - busy0))" \
-        -v n="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")" \
-        'BEGIN {printf "%.0f", b * 10000 / n}')
+    CPU[$key]=$(awk -v b="$((busy1 - busy0))" -v n="$ntx" 'BEGIN {printf "%.0f", b * 10000 / n}')
+    # WAL per transaction in kB (the whole server's: nothing else runs)
+    WAL[$key]=$(awk -v b="$((wal1 - wal0))" -v n="$ntx" 'BEGIN {printf "%.1f", b / 1024 / n}')
     # per-transaction logs: the third field is the latency in microseconds
     local avg p95
     read -r avg p95 < <(cat "$prefix".[0-9]* | awk '$3 ~ /^[0-9]+$/ {print $3}' | sort -n |
@@ -313,13 +324,15 @@ tps_ratio() {
 
 print_table() {
     local mode=$1 tenants clients wl key label r1 r2 r3
-    printf '%-26s %7s %7s %9s %8s %8s %9s %12s %14s %10s\n' workload tenants clients tps "avg ms" "p95 ms" \
-        "cpu us/tx" "/batched" "/row-by-row" "/shape"
+    printf '%-26s %7s %7s %9s %8s %8s %9s %9s %12s %14s %10s\n' workload tenants clients tps "avg ms" "p95 ms" \
+        "cpu us/tx" "WAL kB/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in api api_noelr api_off api_plpgsql pipe shape plain rows; do
+            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 case $wl in
+                    sale) label="create_and_issue (API)" ;;
+                    sale_off) label="create_and_issue, no audit" ;;
                     api) label="create+issue (API)" ;;
                     api_noelr) label="API, locks held to flush" ;;
                     api_off) label="API, audit off" ;;
@@ -339,8 +352,8 @@ print_table() {
                     plain|rows|shape) ;;
                     *) r3=$(tps_ratio "$key" "$mode/shape/$tenants/$clients") ;;
                 esac
-                printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
-                    "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "${CPU[$key]}" "$r1" "$r2" "$r3"
+                printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
+                    "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "${CPU[$key]}" "${WAL[$key]}" "$r1" "$r2" "$r3"
             done
         done
     done
@@ -367,6 +380,19 @@ audit_overhead_of() {
         lc = 1 - c / off; lp = 1 - p / off
         printf "  tenants %2s clients %2s: C %5.1f %%, PL/pgSQL %5.1f %%, C / PL/pgSQL %s\n", t, n,
             lc * 100, lp * 100, (lp > 0 ? sprintf("%.2f", lc / lp) : "n/a") }'
+}
+
+# sale_effect_of MODE TENANTS CLIENTS: the counter sale against the batched
+# ceiling (tps with audit on and off, p95, WAL per transaction), the
+# targets of issue 16
+sale_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v plain="${TPS[$(printf "$k" plain)]}" -v on="${TPS[$(printf "$k" sale)]}" \
+        -v off="${TPS[$(printf "$k" sale_off)]}" -v pp="${P95[$(printf "$k" plain)]}" \
+        -v ps="${P95[$(printf "$k" sale)]}" -v wp="${WAL[$(printf "$k" plain)]}" \
+        -v ws="${WAL[$(printf "$k" sale)]}" -v wa="${WAL[$(printf "$k" api)]}" -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: audit on %.2f, audit off %.2f of the ceiling; p95 %.2f x the ceiling'"'"'s; WAL %.2f x the ceiling'"'"'s (two-call API %.2f x)\n",
+            t, n, on / plain, off / plain, ps / pp, ws / wp, wa / wp }'
 }
 
 # elr_effect_of MODE TENANTS CLIENTS: what releasing the tenant's locks
@@ -412,7 +438,7 @@ modes="sync"
 # a fresh database runs its first minute slower (new pages, first full-page
 # images after the checkpoint): warm both workloads up, unmeasured
 echo "== warm-up: ${WARMUP}s of each workload, not measured"
-for script in plain_insert.sql create_issue.sql; do
+for script in plain_insert.sql create_issue.sql create_and_issue.sql; do
     PGUSER=$APP PGPASSWORD=$APP_PW pgbench -n -M prepared -c 8 -j 2 -T "$WARMUP" -f "$BENCH_DIR/$script" \
         -D org_lo="$lo" -D org_hi="$hi" -D user_off="$user_off" -D cust_off="$cust_off" "$DB" >/dev/null 2>&1 ||
         { echo "!! warm-up with $script failed" >&2; exit 1; }
@@ -426,6 +452,8 @@ for mode in $modes; do
             run_one plain "$tenants" "$clients" "$mode"
             run_one rows "$tenants" "$clients" "$mode"
             run_one shape "$tenants" "$clients" "$mode"
+            run_one sale "$tenants" "$clients" "$mode"
+            run_one sale_off "$tenants" "$clients" "$mode"
             run_one api "$tenants" "$clients" "$mode"
             run_one api_noelr "$tenants" "$clients" "$mode"
             run_one api_off "$tenants" "$clients" "$mode"
@@ -514,6 +542,8 @@ fi
             cpu_effect_of
         per_config "$mode" "the API's shape: plain SQL sending the API's statements, against the ceiling; the API against it" \
             shape_effect_of
+        per_config "$mode" "counter sale (create_and_issue) against the batched ceiling (targets: >= 0.70 audit on, >= 0.85 off, 1 tenant >= 0.60; p95 <= 2 x at 32 clients; WAL <= 2.5 x)" \
+            sale_effect_of
         per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
             elr_effect_of
     done
