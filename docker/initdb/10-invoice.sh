@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # docker/initdb/10-invoice.sh: run once, by the postgres image's entrypoint,
 # when the data volume is new (as /docker-entrypoint-initdb.d/10-invoice.sh).
-# It creates the extensions in POSTGRES_DB, schedules invoice.maintenance()
+# It creates invoice (and PostGIS) and pg_cron in POSTGRES_DB, schedules invoice.maintenance()
 # with pg_cron, creates the bridge's LOGIN role (member of invoice_bridge
 # only) when INVOICE_BRIDGE_PASSWORD is set, and loads the demo tenant
 # (scripts/demo.sql) when INVOICE_DEMO=1.
@@ -15,7 +15,6 @@ psql_db <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS invoice CASCADE;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
 SELECT invoice.schedule_maintenance();
 SQL
 
