@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # docker/initdb/10-invoice.sh: run once, by the postgres image's entrypoint,
 # when the data volume is new (as /docker-entrypoint-initdb.d/10-invoice.sh).
-# It creates invoice (and PostGIS) and pg_cron in POSTGRES_DB, schedules invoice.maintenance()
-# with pg_cron, creates the bridge's LOGIN role (member of invoice_bridge
-# only) when INVOICE_BRIDGE_PASSWORD is set, and loads the demo tenant
-# (scripts/demo.sql) when INVOICE_DEMO=1.
+# It creates invoice (with PostGIS) and pg_cron in POSTGRES_DB, schedules
+# invoice.maintenance() with pg_cron, creates the bridge's LOGIN role
+# (member of invoice_bridge only) when INVOICE_BRIDGE_PASSWORD is set, and
+# loads the demo tenant (scripts/demo.sql) when INVOICE_DEMO=1.
 set -euo pipefail
 
 psql_db() {
