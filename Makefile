@@ -67,6 +67,14 @@ install-bridge: $(BRIDGE)
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) $(BRIDGE) '$(DESTDIR)$(bindir)/invoice-bridge'
 
+# make dist: the committed tree (HEAD) as invoice-<version>.tar.gz, the
+# version read from invoice.control; DIST_DIR says where (default here)
+DIST_DIR ?= .
+DISTNAME  = $(EXTENSION)-$(EXTVERSION)
+.PHONY: dist
+dist:
+	git archive --format=tar.gz --prefix=$(DISTNAME)/ -o '$(DIST_DIR)/$(DISTNAME).tar.gz' HEAD
+
 .PHONY: test run
 # The two README commands, for people who prefer make.
 test:

@@ -599,6 +599,15 @@ ALTER TABLE invoice.invoice_items ADD CONSTRAINT invoice_items_rates_check
 
 
 /* ------------------------------------------------------------------------
+ * Backups: every table and sequence of the extension is a configuration
+ * table, so that pg_dump keeps its rows (test/dump_restore.sh checks that
+ * none is left out).  The audit log's partitions made by CREATE EXTENSION
+ * are registered by audit_create_partitions; its parent holds no rows.
+ * ------------------------------------------------------------------------ */
+
+SELECT pg_catalog.pg_extension_config_dump('invoice.maintenance_state', '');
+
+/* ------------------------------------------------------------------------
  * Privileges: last, after every object exists
  * ------------------------------------------------------------------------ */
 

@@ -1093,6 +1093,15 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.health() IS 'version, preload, pg_cron job and last run, audit partitions ahead, last maintenance, tenants running out of numbers or resolution (invoice_admin)';
 
 /* ------------------------------------------------------------------------
+ * Backups: every table and sequence of the extension is a configuration
+ * table, so that pg_dump keeps its rows (test/dump_restore.sh checks that
+ * none is left out).  The audit log's partitions made by CREATE EXTENSION
+ * are registered by audit_create_partitions; its parent holds no rows.
+ * ------------------------------------------------------------------------ */
+
+SELECT pg_catalog.pg_extension_config_dump('invoice.maintenance_state', '');
+
+/* ------------------------------------------------------------------------
  * Privileges: granted, never assumed, and last, after every object exists
  * (REVOKE ... ON ALL ... reaches only what exists when it runs)
  * ------------------------------------------------------------------------ */

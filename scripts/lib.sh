@@ -6,7 +6,7 @@
 INVOICE_PACKAGES="build-essential postgresql-15 postgresql-server-dev-15
 postgresql-contrib postgresql-15-postgis-3 postgresql-15-cron
 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libpq-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
-poppler-utils qpdf python3 perl cppcheck curl prometheus"
+poppler-utils qpdf python3 python3-yaml perl cppcheck curl prometheus"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
