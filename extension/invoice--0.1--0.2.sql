@@ -533,6 +533,25 @@ AS 'MODULE_PATHNAME', 'invoice_sales_within'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.sales_within(float8, float8, float8, date, date) IS 'issued and paid invoices of the current tenant sold within radius_m metres of (lon, lat) (sale_location, else the branch''s), both dates included';
 
+ALTER TABLE invoice.organizations
+	ADD COLUMN payment_terms_days integer,
+	ADD CONSTRAINT organizations_payment_terms_check CHECK (payment_terms_days OPERATOR(pg_catalog.>=) 0);
+ALTER TABLE invoice.invoices
+	ADD COLUMN overdue boolean NOT NULL DEFAULT false;
+
+-- due dates and overdue invoices (src/due_dates.c): maintenance() marks
+-- an issued invoice overdue once its due date has passed in its tenant's
+-- time zone, and clears the mark when it is paid or voided
+CREATE INDEX invoices_due_idx ON invoice.invoices (due_date)
+	WHERE status OPERATOR(pg_catalog.=) 'issued' AND NOT overdue AND due_date IS NOT NULL;
+CREATE INDEX invoices_overdue_idx ON invoice.invoices (org_id) WHERE overdue;
+
+CREATE FUNCTION invoice.set_due_date(invoice_id bigint, due_date date)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_set_due_date'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.set_due_date(bigint, date) IS 'sets the due date of a draft (NULL: none, or the tenant''s payment_terms_days at issue)';
+
 -- housekeeping (src/maintenance.c)
 CREATE TABLE invoice.maintenance_state (
 	singleton			boolean NOT NULL DEFAULT true,
@@ -635,7 +654,8 @@ REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state
 REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
-	invoice.sales_within(float8, float8, float8, date, date), invoice.maintenance(),
+	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date),
+	invoice.maintenance(),
 	invoice.schedule_maintenance(text), invoice.unschedule_maintenance(), invoice.health()
 	FROM PUBLIC;
 GRANT SELECT ON invoice.branches TO invoice_app;
@@ -643,7 +663,7 @@ GRANT SELECT ON invoice.maintenance_state TO invoice_admin;
 GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
-	invoice.sales_within(float8, float8, float8, date, date)
+	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date)
 	TO invoice_app;
 GRANT EXECUTE ON FUNCTION invoice.maintenance(), invoice.schedule_maintenance(text),
 	invoice.unschedule_maintenance(), invoice.health()

@@ -49,6 +49,9 @@ CREATE TABLE invoice.organizations (
 	phone				text,
 	email				text,
 	tax_regime			text,
+	-- Operations (issue 15): due dates, last (invoice--0.1--0.2.sql adds it
+	-- after the shop's identity)
+	payment_terms_days	integer,
 	CONSTRAINT organizations_pkey PRIMARY KEY (org_id),
 	CONSTRAINT organizations_slug_key UNIQUE (slug),
 	CONSTRAINT organizations_slug_check CHECK (slug OPERATOR(pg_catalog.~) '^[a-z0-9][a-z0-9-]{1,62}$'),
@@ -59,7 +62,8 @@ CREATE TABLE invoice.organizations (
 	CONSTRAINT organizations_range_check CHECK (number_from OPERATOR(pg_catalog.>) 0 AND (number_to IS NULL OR number_to OPERATOR(pg_catalog.>=) number_from)),
 	CONSTRAINT organizations_validity_check CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to OPERATOR(pg_catalog.>=) valid_from),
 	CONSTRAINT organizations_rounding_check CHECK (rounding OPERATOR(pg_catalog.=) 'line'),
-	CONSTRAINT organizations_tax_regime_check CHECK (tax_regime OPERATOR(pg_catalog.=) ANY (ARRAY['responsable_iva', 'no_responsable_iva']))
+	CONSTRAINT organizations_tax_regime_check CHECK (tax_regime OPERATOR(pg_catalog.=) ANY (ARRAY['responsable_iva', 'no_responsable_iva'])),
+	CONSTRAINT organizations_payment_terms_check CHECK (payment_terms_days OPERATOR(pg_catalog.>=) 0)
 );
 COMMENT ON TABLE invoice.organizations IS 'tenants: one row per shop, with its invoicing settings';
 
@@ -158,11 +162,12 @@ CREATE TABLE invoice.invoices (
 	seller_snapshot		jsonb,
 	customer_snapshot	jsonb,
 	due_date			date,
-	-- Operations (issue 15): these two stay last, after the columns that
+	-- Operations (issue 15): these three stay last, after the columns that
 	-- "Issued invoices keep the seller and customer" adds (seller_snapshot,
 	-- customer_snapshot, due_date), as in invoice--0.1--0.2.sql
 	branch_id			bigint,
 	sale_location		geography(Point, 4326),
+	overdue				boolean NOT NULL DEFAULT false,
 	CONSTRAINT invoices_pkey PRIMARY KEY (org_id, invoice_id),
 	CONSTRAINT invoices_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id),
 	CONSTRAINT invoices_customer_fkey FOREIGN KEY (org_id, customer_id) REFERENCES invoice.customers (org_id, customer_id),
@@ -1056,6 +1061,19 @@ AS 'MODULE_PATHNAME', 'invoice_sales_within'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.sales_within(float8, float8, float8, date, date) IS 'issued and paid invoices of the current tenant sold within radius_m metres of (lon, lat) (sale_location, else the branch''s), both dates included';
 
+-- due dates and overdue invoices (src/due_dates.c): maintenance() marks
+-- an issued invoice overdue once its due date has passed in its tenant's
+-- time zone, and clears the mark when it is paid or voided
+CREATE INDEX invoices_due_idx ON invoice.invoices (due_date)
+	WHERE status OPERATOR(pg_catalog.=) 'issued' AND NOT overdue AND due_date IS NOT NULL;
+CREATE INDEX invoices_overdue_idx ON invoice.invoices (org_id) WHERE overdue;
+
+CREATE FUNCTION invoice.set_due_date(invoice_id bigint, due_date date)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_set_due_date'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.set_due_date(bigint, date) IS 'sets the due date of a draft (NULL: none, or the tenant''s payment_terms_days at issue)';
+
 -- housekeeping (src/maintenance.c)
 CREATE TABLE invoice.maintenance_state (
 	singleton			boolean NOT NULL DEFAULT true,
@@ -1175,7 +1193,8 @@ REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state
 REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
-	invoice.sales_within(float8, float8, float8, date, date), invoice.maintenance(),
+	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date),
+	invoice.maintenance(),
 	invoice.schedule_maintenance(text), invoice.unschedule_maintenance(), invoice.health()
 	FROM PUBLIC;
 GRANT SELECT ON invoice.branches TO invoice_app;
@@ -1183,7 +1202,7 @@ GRANT SELECT ON invoice.maintenance_state TO invoice_admin;
 GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
-	invoice.sales_within(float8, float8, float8, date, date)
+	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date)
 	TO invoice_app;
 GRANT EXECUTE ON FUNCTION invoice.maintenance(), invoice.schedule_maintenance(text),
 	invoice.unschedule_maintenance(), invoice.health()

@@ -34,6 +34,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "due_dates.h"
 #include "exec.h"
 #include "lifecycle.h"
 #include "tenant.h"
@@ -242,6 +243,8 @@ invoice_maintenance(PG_FUNCTION_ARGS)
 	step_partitions(&steps);
 	appendStringInfoString(&steps, ", ");
 	step_telegram(&steps);
+	appendStringInfoString(&steps, ", ");
+	due_dates_mark_overdue(&steps);
 	appendStringInfoString(&steps, ", ");
 	step_analyze(&steps);
 	ms = elapsed_ms(start);

@@ -66,14 +66,19 @@ typedef struct OrgSettings
 	char	   *phone;
 	char	   *email;
 	char	   *tax_regime;
+	int32		payment_terms_days; /* -1: none */
 	bool		number_from_set;	/* the patch named number_from */
 } OrgSettings;
 
 static const char *const settings_keys[] = {
 	"currency", "default_tax_rate", "prefix", "number_from", "number_to",
 	"resolution", "valid_from", "valid_to", "timezone", "rounding", "active",
-	"address", "city", "department", "phone", "email", "tax_regime"
+	"address", "city", "department", "phone", "email", "tax_regime",
+	"payment_terms_days"
 };
+
+/* the longest payment term a tenant may give: ten years */
+#define PAYMENT_TERMS_MAX 3650
 
 /* the IVA regimes of the "tax_regime" setting (and of its CHECK) */
 static const char *const tax_regimes[] = {
@@ -102,6 +107,7 @@ settings_defaults(OrgSettings *s)
 	s->timezone = "America/Bogota";
 	s->rounding = "line";
 	s->is_active = true;
+	s->payment_terms_days = -1;
 }
 
 static void
@@ -246,7 +252,7 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("settings: unknown key \"%s\"", key),
-						 errhint("Known keys: currency, default_tax_rate, prefix, number_from, number_to, resolution, valid_from, valid_to, timezone, rounding, address, city, department, phone, email, tax_regime%s.",
+						 errhint("Known keys: currency, default_tax_rate, prefix, number_from, number_to, resolution, valid_from, valid_to, timezone, rounding, address, city, department, phone, email, tax_regime, payment_terms_days%s.",
 								 for_update ? ", active" : "")));
 			continue;
 		}
@@ -351,6 +357,18 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 					bad_setting(key, "\"responsable_iva\" or \"no_responsable_iva\"");
 			}
 		}
+		else if (strcmp(key, "payment_terms_days") == 0)
+		{
+			s->payment_terms_days = -1;
+			if (v.type != jbvNull)
+			{
+				int64		days = integer_setting(key, &v, 0);
+
+				if (days > PAYMENT_TERMS_MAX)
+					bad_setting(key, "a whole number of days from 0 to 3650, or null");
+				s->payment_terms_days = (int32) days;
+			}
+		}
 	}
 
 	if (s->number_to != 0 && s->number_to < s->number_from)
@@ -364,11 +382,11 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 }
 
 /* the values of the settings columns, in the order of the statements below */
-#define SETTINGS_NARGS 17
+#define SETTINGS_NARGS 18
 static const Oid settings_types[SETTINGS_NARGS] = {
 	TEXTOID, NUMERICOID, TEXTOID, INT8OID, INT8OID, TEXTOID, DATEOID,
 	DATEOID, TEXTOID, TEXTOID, BOOLOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID
 };
 
 /*
@@ -383,7 +401,8 @@ static const Oid settings_types[SETTINGS_NARGS] = {
 	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'department'," \
 	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'phone'," \
 	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'email'," \
-	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'tax_regime'"
+	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'tax_regime'," \
+	" (pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'payment_terms_days')::pg_catalog.int4"
 
 /*
  * identity_columns_exist
@@ -395,7 +414,8 @@ identity_columns_exist(const OrgSettings *s)
 {
 	const char *key = s->address ? "address" : s->city ? "city" :
 		s->department ? "department" : s->phone ? "phone" :
-		s->email ? "email" : s->tax_regime ? "tax_regime" : NULL;
+		s->email ? "email" : s->tax_regime ? "tax_regime" :
+		s->payment_terms_days >= 0 ? "payment_terms_days" : NULL;
 
 	if (doc_schema_has("organizations", "tax_regime"))
 		return true;
@@ -440,6 +460,8 @@ settings_datums(OrgSettings *s, Datum *values, char *nulls)
 	values[14] = optional_datum(s->phone, &nulls[14]);
 	values[15] = optional_datum(s->email, &nulls[15]);
 	values[16] = optional_datum(s->tax_regime, &nulls[16]);
+	values[17] = Int32GetDatum(s->payment_terms_days);
+	nulls[17] = s->payment_terms_days >= 0 ? ' ' : 'n';
 }
 
 /*
@@ -476,6 +498,8 @@ settings_from_row(OrgSettings *s)
 	s->phone = api_gettext(0, 15);
 	s->email = api_gettext(0, 16);
 	s->tax_regime = api_gettext(0, 17);
+	d = api_getdatum(0, 18, &isnull);
+	s->payment_terms_days = isnull ? -1 : DatumGetInt32(d);
 }
 
 
@@ -549,9 +573,9 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 								  "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
 								  " number_from, number_to, resolution, valid_from, valid_to, timezone,"
 								  " rounding, is_active, address, city, department, phone, email,"
-								  " tax_regime, slug, name, tax_id)"
+								  " tax_regime, payment_terms_days, slug, name, tax_id)"
 								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-								  " $15, $16, $17, $18, $19, $20)"
+								  " $15, $16, $17, $18, $19, $20, $21)"
 								  " RETURNING org_id",
 								  SETTINGS_NARGS + 3, types);
 	else
@@ -559,7 +583,7 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 								  "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
 								  " number_from, number_to, resolution, valid_from, valid_to, timezone,"
 								  " rounding, is_active, slug, name, tax_id)"
-								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $18, $19, $20)"
+								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $19, $20, $21)"
 								  " RETURNING org_id",
 								  SETTINGS_NARGS + 3, types);
 	api_execute(slug_plan, &values[SETTINGS_NARGS], NULL, true, SPI_OK_SELECT);
@@ -666,8 +690,9 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 								  " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
 								  " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
 								  " is_active = $11, address = $12, city = $13, department = $14,"
-								  " phone = $15, email = $16, tax_regime = $17"
-								  " WHERE org_id OPERATOR(pg_catalog.=) $18",
+								  " phone = $15, email = $16, tax_regime = $17,"
+								  " payment_terms_days = $18"
+								  " WHERE org_id OPERATOR(pg_catalog.=) $19",
 								  SETTINGS_NARGS + 1, types);
 	else
 		update = api_prepare_once(&update_plan_0_1,
@@ -675,7 +700,7 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 								  " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
 								  " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
 								  " is_active = $11"
-								  " WHERE org_id OPERATOR(pg_catalog.=) $18",
+								  " WHERE org_id OPERATOR(pg_catalog.=) $19",
 								  SETTINGS_NARGS + 1, types);
 	settings_datums(&s, values, nulls);
 	values[SETTINGS_NARGS] = Int64GetDatum(org_id);
