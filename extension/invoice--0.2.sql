@@ -1074,6 +1074,58 @@ AS 'MODULE_PATHNAME', 'invoice_set_due_date'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.set_due_date(bigint, date) IS 'sets the due date of a draft (NULL: none, or the tenant''s payment_terms_days at issue)';
 
+-- metrics (src/rollup.c, src/metrics.c): figures per tenant that
+-- maintenance() keeps from the audit log, past each tenant's mark (the
+-- last audit_id of its chain it has read), so that metrics() reads these
+-- small tables and never the invoices.  They are as fresh as the last
+-- pass, and derived: a restored database rebuilds them from the invoices.
+CREATE TABLE invoice.tenant_counts (
+	org_id				bigint NOT NULL,
+	audit_mark			bigint NOT NULL,
+	drafts				bigint NOT NULL DEFAULT 0,
+	issued				bigint NOT NULL DEFAULT 0,
+	paid				bigint NOT NULL DEFAULT 0,
+	voided				bigint NOT NULL DEFAULT 0,
+	overdue				bigint NOT NULL DEFAULT 0,
+	overdue_balance		numeric NOT NULL DEFAULT 0,
+	last_number			bigint,
+	CONSTRAINT tenant_counts_pkey PRIMARY KEY (org_id),
+	CONSTRAINT tenant_counts_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
+);
+COMMENT ON TABLE invoice.tenant_counts IS 'per tenant: invoices by status, overdue invoices and their balance, the last number, as of the last maintenance() pass';
+
+CREATE TABLE invoice.sales_daily (
+	org_id				bigint NOT NULL,
+	day					date NOT NULL,
+	seller_id			bigint NOT NULL,
+	issued				bigint NOT NULL DEFAULT 0,
+	voided				bigint NOT NULL DEFAULT 0,
+	subtotal			numeric NOT NULL DEFAULT 0,
+	tax					numeric NOT NULL DEFAULT 0,
+	total				numeric NOT NULL DEFAULT 0,
+	voided_total		numeric NOT NULL DEFAULT 0,
+	CONSTRAINT sales_daily_pkey PRIMARY KEY (org_id, day, seller_id),
+	CONSTRAINT sales_daily_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
+);
+COMMENT ON TABLE invoice.sales_daily IS 'per tenant, day (its time zone) and seller (0: none): invoices issued and voided that day and their amounts, as of the last maintenance() pass';
+
+ALTER TABLE invoice.tenant_counts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.tenant_counts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoice.tenant_counts
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+ALTER TABLE invoice.sales_daily ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.sales_daily FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoice.sales_daily
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+
+CREATE FUNCTION invoice.metrics()
+RETURNS text
+AS 'MODULE_PATHNAME', 'invoice_metrics'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.metrics() IS 'Prometheus text exposition 0.0.4 of the figures per tenant, as fresh as the last maintenance() pass (invoice_admin)';
+
 -- housekeeping (src/maintenance.c)
 CREATE TABLE invoice.maintenance_state (
 	singleton			boolean NOT NULL DEFAULT true,
@@ -1189,15 +1241,17 @@ GRANT EXECUTE ON FUNCTION invoice.telegram_handle(jsonb),
 	TO invoice_bridge;
 
 -- Operations: shop locations, housekeeping, health
-REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state FROM PUBLIC;
+REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state,
+	invoice.tenant_counts, invoice.sales_daily FROM PUBLIC;
 REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
 	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date),
 	invoice.maintenance(),
-	invoice.schedule_maintenance(text), invoice.unschedule_maintenance(), invoice.health()
+	invoice.schedule_maintenance(text), invoice.unschedule_maintenance(), invoice.health(),
+	invoice.metrics()
 	FROM PUBLIC;
-GRANT SELECT ON invoice.branches TO invoice_app;
+GRANT SELECT ON invoice.branches, invoice.tenant_counts, invoice.sales_daily TO invoice_app;
 GRANT SELECT ON invoice.maintenance_state TO invoice_admin;
 GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
@@ -1205,5 +1259,5 @@ GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date)
 	TO invoice_app;
 GRANT EXECUTE ON FUNCTION invoice.maintenance(), invoice.schedule_maintenance(text),
-	invoice.unschedule_maintenance(), invoice.health()
+	invoice.unschedule_maintenance(), invoice.health(), invoice.metrics()
 	TO invoice_admin;
