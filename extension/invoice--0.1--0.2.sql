@@ -535,7 +535,9 @@ COMMENT ON FUNCTION invoice.sales_within(float8, float8, float8, date, date) IS 
 
 ALTER TABLE invoice.organizations
 	ADD COLUMN payment_terms_days integer,
-	ADD CONSTRAINT organizations_payment_terms_check CHECK (payment_terms_days OPERATOR(pg_catalog.>=) 0);
+	ADD COLUMN audit_retention_days integer,
+	ADD CONSTRAINT organizations_payment_terms_check CHECK (payment_terms_days OPERATOR(pg_catalog.>=) 0),
+	ADD CONSTRAINT organizations_audit_retention_check CHECK (audit_retention_days OPERATOR(pg_catalog.>) 0);
 ALTER TABLE invoice.invoices
 	ADD COLUMN overdue boolean NOT NULL DEFAULT false;
 

@@ -49,9 +49,10 @@ CREATE TABLE invoice.organizations (
 	phone				text,
 	email				text,
 	tax_regime			text,
-	-- Operations (issue 15): due dates, last (invoice--0.1--0.2.sql adds it
-	-- after the shop's identity)
+	-- Operations (issue 15): due dates and audit retention, last
+	-- (invoice--0.1--0.2.sql adds them after the shop's identity)
 	payment_terms_days	integer,
+	audit_retention_days integer,
 	CONSTRAINT organizations_pkey PRIMARY KEY (org_id),
 	CONSTRAINT organizations_slug_key UNIQUE (slug),
 	CONSTRAINT organizations_slug_check CHECK (slug OPERATOR(pg_catalog.~) '^[a-z0-9][a-z0-9-]{1,62}$'),
@@ -63,7 +64,8 @@ CREATE TABLE invoice.organizations (
 	CONSTRAINT organizations_validity_check CHECK (valid_to IS NULL OR valid_from IS NULL OR valid_to OPERATOR(pg_catalog.>=) valid_from),
 	CONSTRAINT organizations_rounding_check CHECK (rounding OPERATOR(pg_catalog.=) 'line'),
 	CONSTRAINT organizations_tax_regime_check CHECK (tax_regime OPERATOR(pg_catalog.=) ANY (ARRAY['responsable_iva', 'no_responsable_iva'])),
-	CONSTRAINT organizations_payment_terms_check CHECK (payment_terms_days OPERATOR(pg_catalog.>=) 0)
+	CONSTRAINT organizations_payment_terms_check CHECK (payment_terms_days OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT organizations_audit_retention_check CHECK (audit_retention_days OPERATOR(pg_catalog.>) 0)
 );
 COMMENT ON TABLE invoice.organizations IS 'tenants: one row per shop, with its invoicing settings';
 

@@ -4,8 +4,10 @@
  *	  Housekeeping (maintenance), its pg_cron job, and health for DBAs.
  *
  * maintenance() is one idempotent pass: every step makes a state true
- * ("the audit log has partitions up to two months ahead", "no inbox row is
- * older than its age", "statistics are fresh"), so running it twice does
+ * ("the audit log has partitions up to two months ahead", "no audit row is
+ * older than its tenant's retention", "no inbox row is older than its age",
+ * "overdue invoices are marked", "the rollup has read the audit log up to
+ * every tenant's head", "statistics are fresh"), so running it twice does
  * nothing the second time.  Passes never run side by side: a pass holds a
  * transaction-level advisory lock, and a second caller that cannot take it
  * at once returns {"skipped": true} without waiting.
@@ -34,6 +36,7 @@
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "audit.h"
 #include "due_dates.h"
 #include "exec.h"
 #include "lifecycle.h"
@@ -103,6 +106,24 @@ step_partitions(StringInfo out)
 	created = DatumGetInt32(api_getdatum(0, 1, &isnull));
 	appendStringInfo(out, "\"audit_partitions\": {\"created\": %d, \"ms\": %.3f}",
 					 created, elapsed_ms(start));
+}
+
+/*
+ * step_audit_retention
+ *		The tenants that set audit_retention_days keep no audit rows older
+ *		than that (audit_purge's removal, per tenant); the others keep
+ *		everything: purging is opt-in.
+ */
+static void
+step_audit_retention(StringInfo out)
+{
+	instr_time	start;
+	int64		purged;
+
+	INSTR_TIME_SET_CURRENT(start);
+	purged = audit_purge_retained();
+	appendStringInfo(out, "\"audit_retention\": {\"purged\": " INT64_FORMAT ", \"ms\": %.3f}",
+					 purged, elapsed_ms(start));
 }
 
 /* does the relation exist (a name, qualified)? */
@@ -242,6 +263,8 @@ invoice_maintenance(PG_FUNCTION_ARGS)
 	initStringInfo(&steps);
 	api_begin(&call);
 	step_partitions(&steps);
+	appendStringInfoString(&steps, ", ");
+	step_audit_retention(&steps);
 	appendStringInfoString(&steps, ", ");
 	step_telegram(&steps);
 	appendStringInfoString(&steps, ", ");
