@@ -1130,6 +1130,24 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE
 SET jit = off;
 COMMENT ON FUNCTION invoice.metrics() IS 'Prometheus text exposition 0.0.4 of the figures per tenant, as fresh as the last maintenance() pass (invoice_admin)';
 
+-- the chains' checks (src/maintenance.c): audit_check() verifies every
+-- tenant's chain and keeps the outcome here, for health() and metrics()
+CREATE TABLE invoice.audit_checks (
+	checked_at			timestamptz NOT NULL,
+	tenants				bigint NOT NULL,
+	rows_checked		bigint NOT NULL,
+	bad_orgs			bigint[] NOT NULL,
+	duration_ms			float8 NOT NULL,
+	CONSTRAINT audit_checks_pkey PRIMARY KEY (checked_at)
+);
+COMMENT ON TABLE invoice.audit_checks IS 'one row per audit_check(): when every chain was verified, and the tenants whose chain did not verify';
+
+CREATE FUNCTION invoice.audit_check()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_audit_check'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_check() IS 'verifies every tenant''s audit chain and records the outcome for health() and metrics(); schedule it daily (invoice_admin)';
+
 -- housekeeping (src/maintenance.c)
 CREATE TABLE invoice.maintenance_state (
 	singleton			boolean NOT NULL DEFAULT true,
@@ -1246,22 +1264,23 @@ GRANT EXECUTE ON FUNCTION invoice.telegram_handle(jsonb),
 
 -- Operations: shop locations, housekeeping, health
 REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state,
-	invoice.tenant_counts, invoice.sales_daily FROM PUBLIC;
+	invoice.tenant_counts, invoice.sales_daily, invoice.audit_checks FROM PUBLIC;
 REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
 	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date),
 	invoice.maintenance(),
 	invoice.schedule_maintenance(text), invoice.unschedule_maintenance(), invoice.health(),
-	invoice.metrics()
+	invoice.metrics(), invoice.audit_check()
 	FROM PUBLIC;
 GRANT SELECT ON invoice.branches, invoice.tenant_counts, invoice.sales_daily TO invoice_app;
-GRANT SELECT ON invoice.maintenance_state TO invoice_admin;
+GRANT SELECT ON invoice.maintenance_state, invoice.audit_checks TO invoice_admin;
 GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
 	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date)
 	TO invoice_app;
 GRANT EXECUTE ON FUNCTION invoice.maintenance(), invoice.schedule_maintenance(text),
-	invoice.unschedule_maintenance(), invoice.health(), invoice.metrics()
+	invoice.unschedule_maintenance(), invoice.health(), invoice.metrics(),
+	invoice.audit_check()
 	TO invoice_admin;

@@ -50,6 +50,7 @@ CREATE ROLE regress_metrics_admin;
 GRANT invoice_admin TO regress_metrics_admin;
 SET ROLE regress_metrics_app;
 SELECT pg_temp.err($$SELECT invoice.metrics()$$);
+SELECT pg_temp.err($$SELECT invoice.audit_check()$$);
 RESET ROLE;
 
 SELECT invoice.create_organization('metrics-a', E'Métricas "A" \\ Uno',  NULL,
@@ -98,6 +99,13 @@ SELECT pg_temp.matches() AS matches;
 SELECT seller_id, issued, voided, subtotal, tax, total, voided_total
   FROM invoice.sales_daily
  WHERE org_id = :org_a AND day = (now() AT TIME ZONE 'America/Bogota')::date;
+
+-- the chains' check: every chain verifies; health() and metrics() say so
+SET ROLE regress_metrics_admin;
+SELECT invoice.audit_check() - 'checked_at' - 'ms' - 'tenants' - 'rows_checked' AS checked;
+SELECT (invoice.health()->'chain_check') - 'checked_at' - 'tenants' - 'rows_checked' AS chain_check;
+RESET ROLE;
+SELECT s FROM pg_temp.samples(E'Métricas \\"A\\" \\\\ Uno') s WHERE s LIKE 'invoice_audit_chain%';
 
 -- the families: HELP and TYPE once each, counters named _total
 SET ROLE regress_metrics_admin;

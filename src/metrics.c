@@ -6,7 +6,7 @@
  *
  * A scrape reads small tables only: the tenants, their counts and daily
  * sales that maintenance() keeps (src/rollup.c), the heads of their audit
- * chains, the last maintenance pass and the Telegram queues.  It never
+ * chains, the last audit_check(), the last maintenance pass and the Telegram queues.  It never
  * reads the invoices, so its figures are as fresh as the last pass
  * (invoice_maintenance_last_run_timestamp_seconds says when that was).
  *
@@ -48,7 +48,8 @@ PG_FUNCTION_INFO_V1(invoice_metrics);
 #define Anum_m_seconds_left		14
 #define Anum_m_audit_rows		15
 #define Anum_m_audit_written	16
-#define Anum_m_ncols			16
+#define Anum_m_chain_ok			17
+#define Anum_m_ncols			17
 
 #define EQ		" OPERATOR(pg_catalog.=) "
 #define MINUS	" OPERATOR(pg_catalog.-) "
@@ -65,8 +66,12 @@ static const char *const tenants_sql =
 " pg_catalog.date_part('epoch', pg_catalog.timezone(o.timezone,"
 "  (o.valid_to" PLUS "1)::pg_catalog.timestamp)" MINUS "pg_catalog.now())::pg_catalog.text,"
 " COALESCE(h.row_count, 0)::pg_catalog.text,"
-" (COALESCE(h.row_count, 0)" PLUS "COALESCE(h.purged_rows, 0))::pg_catalog.text"
+" (COALESCE(h.row_count, 0)" PLUS "COALESCE(h.purged_rows, 0))::pg_catalog.text,"
+" CASE WHEN k.checked_at IS NOT NULL THEN"
+"  (o.org_id OPERATOR(pg_catalog.<>) ALL (k.bad_orgs))::pg_catalog.int4::pg_catalog.text END"
 " FROM invoice.organizations o"
+" LEFT JOIN (SELECT a.checked_at, a.bad_orgs FROM invoice.audit_checks a"
+"  ORDER BY a.checked_at DESC LIMIT 1) k ON k.checked_at OPERATOR(pg_catalog.>=) o.created_at"
 " LEFT JOIN invoice.tenant_counts c ON c.org_id" EQ "o.org_id"
 " LEFT JOIN invoice.audit_heads h ON h.org_id" EQ "o.org_id"
 " LEFT JOIN LATERAL (SELECT pg_catalog.sum(s.issued) AS issued, pg_catalog.sum(s.subtotal) AS subtotal,"
@@ -87,7 +92,9 @@ static const char *const global_sql =
 " (SELECT pg_catalog.count(*) FILTER (WHERE sent_at IS NOT NULL)::pg_catalog.text FROM invoice.telegram_outbox),"
 " (SELECT pg_catalog.count(*) FILTER (WHERE dropped_at IS NOT NULL)::pg_catalog.text FROM invoice.telegram_outbox),"
 " (SELECT pg_catalog.count(*) FILTER (WHERE sent_at IS NULL AND dropped_at IS NULL)::pg_catalog.text"
-"  FROM invoice.telegram_outbox)";
+"  FROM invoice.telegram_outbox),"
+" (SELECT pg_catalog.date_part('epoch', pg_catalog.max(a.checked_at))::pg_catalog.text"
+"  FROM invoice.audit_checks a)";
 
 /* append a label value, escaped: \ " and line feed */
 static void
@@ -179,8 +186,8 @@ invoice_metrics(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(spi_cxt);
 	api_execute(global_plan, NULL, NULL, true, SPI_OK_SELECT);
 	MemoryContextSwitchTo(fn_cxt);
-	global = palloc(8 * sizeof(char *));
-	for (col = 1; col <= 8; col++)
+	global = palloc(9 * sizeof(char *));
+	for (col = 1; col <= 9; col++)
 		global[col - 1] = api_gettext(0, col);
 	MemoryContextSwitchTo(spi_cxt);
 	api_end(&call);
@@ -226,6 +233,13 @@ invoice_metrics(PG_FUNCTION_ARGS)
 	tenant_family(&out, rows, nrows, "invoice_audit_rows_written_total", "counter",
 				  "Rows ever written to the tenant's audit chain, purged ones included.",
 				  Anum_m_audit_written);
+	tenant_family(&out, rows, nrows, "invoice_audit_chain_verified", "gauge",
+				  "1 when the tenant's audit chain verified at the last audit_check(), 0 when it did not (tenants that existed then).",
+				  Anum_m_chain_ok);
+	family(&out, "invoice_audit_last_check_timestamp_seconds", "gauge",
+		   "When audit_check() last verified every chain, in seconds since the epoch.");
+	if (global[8] != NULL)
+		appendStringInfo(&out, "invoice_audit_last_check_timestamp_seconds %s\n", global[8]);
 
 	family(&out, "invoice_maintenance_last_run_timestamp_seconds", "gauge",
 		   "When the last maintenance pass started, in seconds since the epoch.");

@@ -39,6 +39,7 @@ SELECT invoice.create_and_issue(:c, '[{"description": "Aretes", "quantity": 2, "
 SELECT invoice.create_invoice(:c, '[{"description": "Cadena", "quantity": 1, "unit_price": 300}]');
 COMMIT;
 SELECT invoice.maintenance();
+SELECT invoice.audit_check();
 EOF
 ok $? "a tenant with a tricky name, and its invoices" "$tmp/setup.out"
 
