@@ -533,6 +533,99 @@ AS 'MODULE_PATHNAME', 'invoice_sales_within'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.sales_within(float8, float8, float8, date, date) IS 'issued and paid invoices of the current tenant sold within radius_m metres of (lon, lat) (sale_location, else the branch''s), both dates included';
 
+ALTER TABLE invoice.organizations
+	ADD COLUMN payment_terms_days integer,
+	ADD COLUMN audit_retention_days integer,
+	ADD CONSTRAINT organizations_payment_terms_check CHECK (payment_terms_days OPERATOR(pg_catalog.>=) 0),
+	ADD CONSTRAINT organizations_audit_retention_check CHECK (audit_retention_days OPERATOR(pg_catalog.>) 0);
+ALTER TABLE invoice.invoices
+	ADD COLUMN overdue boolean NOT NULL DEFAULT false;
+
+-- due dates and overdue invoices (src/due_dates.c): maintenance() marks
+-- an issued invoice overdue once its due date has passed in its tenant's
+-- time zone, and clears the mark when it is paid or voided
+CREATE INDEX invoices_due_idx ON invoice.invoices (due_date)
+	WHERE status OPERATOR(pg_catalog.=) 'issued' AND NOT overdue AND due_date IS NOT NULL;
+CREATE INDEX invoices_overdue_idx ON invoice.invoices (org_id) WHERE overdue;
+
+CREATE FUNCTION invoice.set_due_date(invoice_id bigint, due_date date)
+RETURNS void
+AS 'MODULE_PATHNAME', 'invoice_set_due_date'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.set_due_date(bigint, date) IS 'sets the due date of a draft (NULL: none, or the tenant''s payment_terms_days at issue)';
+
+-- metrics (src/rollup.c, src/metrics.c): figures per tenant that
+-- maintenance() keeps from the audit log, past each tenant's mark (the
+-- last audit_id of its chain it has read), so that metrics() reads these
+-- small tables and never the invoices.  They are as fresh as the last
+-- pass, and derived: a restored database rebuilds them from the invoices.
+CREATE TABLE invoice.tenant_counts (
+	org_id				bigint NOT NULL,
+	audit_mark			bigint NOT NULL,
+	drafts				bigint NOT NULL DEFAULT 0,
+	issued				bigint NOT NULL DEFAULT 0,
+	paid				bigint NOT NULL DEFAULT 0,
+	voided				bigint NOT NULL DEFAULT 0,
+	overdue				bigint NOT NULL DEFAULT 0,
+	overdue_balance		numeric NOT NULL DEFAULT 0,
+	last_number			bigint,
+	CONSTRAINT tenant_counts_pkey PRIMARY KEY (org_id),
+	CONSTRAINT tenant_counts_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
+);
+COMMENT ON TABLE invoice.tenant_counts IS 'per tenant: invoices by status, overdue invoices and their balance, the last number, as of the last maintenance() pass';
+
+CREATE TABLE invoice.sales_daily (
+	org_id				bigint NOT NULL,
+	day					date NOT NULL,
+	seller_id			bigint NOT NULL,
+	issued				bigint NOT NULL DEFAULT 0,
+	voided				bigint NOT NULL DEFAULT 0,
+	subtotal			numeric NOT NULL DEFAULT 0,
+	tax					numeric NOT NULL DEFAULT 0,
+	total				numeric NOT NULL DEFAULT 0,
+	voided_total		numeric NOT NULL DEFAULT 0,
+	CONSTRAINT sales_daily_pkey PRIMARY KEY (org_id, day, seller_id),
+	CONSTRAINT sales_daily_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
+);
+COMMENT ON TABLE invoice.sales_daily IS 'per tenant, day (its time zone) and seller (0: none): invoices issued and voided that day and their amounts, as of the last maintenance() pass';
+
+ALTER TABLE invoice.tenant_counts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.tenant_counts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoice.tenant_counts
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+ALTER TABLE invoice.sales_daily ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.sales_daily FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoice.sales_daily
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+
+-- JIT compiles the per-tenant lookups of a scrape for longer than they run
+CREATE FUNCTION invoice.metrics()
+RETURNS text
+AS 'MODULE_PATHNAME', 'invoice_metrics'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET jit = off;
+COMMENT ON FUNCTION invoice.metrics() IS 'Prometheus text exposition 0.0.4 of the figures per tenant, as fresh as the last maintenance() pass (invoice_admin)';
+
+-- the chains' checks (src/maintenance.c): audit_check() verifies every
+-- tenant's chain and keeps the outcome here, for health() and metrics()
+CREATE TABLE invoice.audit_checks (
+	checked_at			timestamptz NOT NULL,
+	tenants				bigint NOT NULL,
+	rows_checked		bigint NOT NULL,
+	bad_orgs			bigint[] NOT NULL,
+	duration_ms			float8 NOT NULL,
+	CONSTRAINT audit_checks_pkey PRIMARY KEY (checked_at)
+);
+COMMENT ON TABLE invoice.audit_checks IS 'one row per audit_check(): when every chain was verified, and the tenants whose chain did not verify';
+
+CREATE FUNCTION invoice.audit_check()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'invoice_audit_check'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.audit_check() IS 'verifies every tenant''s audit chain and records the outcome for health() and metrics(); schedule it daily (invoice_admin)';
+
 -- housekeeping (src/maintenance.c)
 CREATE TABLE invoice.maintenance_state (
 	singleton			boolean NOT NULL DEFAULT true,
@@ -640,20 +733,24 @@ GRANT EXECUTE ON FUNCTION invoice.telegram_handle(jsonb),
  * Operations: privileges
  * ------------------------------------------------------------------------ */
 
-REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state FROM PUBLIC;
+REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state,
+	invoice.tenant_counts, invoice.sales_daily, invoice.audit_checks FROM PUBLIC;
 REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
-	invoice.sales_within(float8, float8, float8, date, date), invoice.maintenance(),
-	invoice.schedule_maintenance(text), invoice.unschedule_maintenance(), invoice.health()
+	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date),
+	invoice.maintenance(),
+	invoice.schedule_maintenance(text), invoice.unschedule_maintenance(), invoice.health(),
+	invoice.metrics(), invoice.audit_check()
 	FROM PUBLIC;
-GRANT SELECT ON invoice.branches TO invoice_app;
-GRANT SELECT ON invoice.maintenance_state TO invoice_admin;
+GRANT SELECT ON invoice.branches, invoice.tenant_counts, invoice.sales_daily TO invoice_app;
+GRANT SELECT ON invoice.maintenance_state, invoice.audit_checks TO invoice_admin;
 GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
-	invoice.sales_within(float8, float8, float8, date, date)
+	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date)
 	TO invoice_app;
 GRANT EXECUTE ON FUNCTION invoice.maintenance(), invoice.schedule_maintenance(text),
-	invoice.unschedule_maintenance(), invoice.health()
+	invoice.unschedule_maintenance(), invoice.health(), invoice.metrics(),
+	invoice.audit_check()
 	TO invoice_admin;

@@ -76,6 +76,9 @@ extern void audit_maintenance_end(void);
 /* drops the partitions of the log that are empty and wholly before `cutoff` */
 extern void audit_drop_partitions_before(TimestampTz cutoff);
 
+/* audit_chain.c: maintenance()'s purge, by each tenant's audit_retention_days */
+extern int64 audit_purge_retained(void);
+
 extern void audit_init(void);
 extern void audit_admin_init(void);
 

@@ -431,6 +431,88 @@ invoice_audit_verify(PG_FUNCTION_ARGS)
  * ----------
  */
 
+/* the statement that removes one tenant's prefix (purge_prefixes) */
+static SPIPlanPtr purge_plan = NULL;
+
+/*
+ * purge_prefixes
+ *		Removes, for each row (org_id, last audit_id to remove or NULL) of
+ *		SPI_tuptable, that prefix of the tenant's chain, and anchors the
+ *		rest on its last row.  The heads are locked by the caller's
+ *		statement.  Returns the number of rows removed.
+ */
+static int64
+purge_prefixes(void)
+{
+	int64		removed = 0;
+	uint64		i,
+				ntenants = SPI_processed;
+	int64	   *orgs = palloc(sizeof(int64) * (ntenants + 1));
+	int64	   *bounds = palloc(sizeof(int64) * (ntenants + 1));
+
+	for (i = 0; i < ntenants; i++)
+	{
+		bool		isnull;
+		Datum		d;
+
+		orgs[i] = DatumGetInt64(api_getdatum(i, 1, &isnull));
+		d = api_getdatum(i, 2, &isnull);
+		bounds[i] = isnull ? 0 : DatumGetInt64(d);
+	}
+
+	/* one pass over the prefix: delete it, anchor on its last row */
+	api_prepare_once(&purge_plan, "WITH gone AS (DELETE FROM invoice.audit_log"
+					 "  WHERE org_id OPERATOR(pg_catalog.=) $1 AND audit_id OPERATOR(pg_catalog.<=) $2"
+					 "  RETURNING audit_id, row_hash)"
+					 " UPDATE invoice.audit_heads h SET anchor_audit_id = $2,"
+					 " anchor_hash = (SELECT row_hash FROM gone WHERE audit_id OPERATOR(pg_catalog.=) $2),"
+					 " purged_rows = h.purged_rows OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM gone)"
+					 " WHERE h.org_id OPERATOR(pg_catalog.=) $1"
+					 " RETURNING (SELECT pg_catalog.count(*) FROM gone)",
+					 2, (Oid[]) {INT8OID, INT8OID});
+	audit_maintenance_begin();
+	for (i = 0; i < ntenants; i++)
+	{
+		Datum		args[2] = {Int64GetDatum(orgs[i]), Int64GetDatum(bounds[i])};
+		bool		isnull;
+
+		if (bounds[i] == 0)
+			continue;
+		api_execute(purge_plan, args, NULL, false, SPI_OK_UPDATE_RETURNING);
+		removed += DatumGetInt64(api_getdatum(0, 1, &isnull));
+	}
+	audit_maintenance_end();
+	return removed;
+}
+
+/*
+ * audit_purge_retained
+ *		What maintenance() does for the tenants that set an
+ *		audit_retention_days: audit_purge's removal, with each tenant's own
+ *		age (the empty partitions are left to audit_purge()).  Tenants
+ *		without the setting keep their whole log.  SPI is connected.
+ *		Returns the number of rows removed.
+ */
+int64
+audit_purge_retained(void)
+{
+	static SPIPlanPtr bounds_plan = NULL;
+
+	api_prepare_once(&bounds_plan, "SELECT h.org_id, (SELECT pg_catalog.max(l.audit_id) FROM invoice.audit_log l"
+					 "  WHERE l.org_id OPERATOR(pg_catalog.=) h.org_id"
+					 "  AND l.audit_id OPERATOR(pg_catalog.<) COALESCE((SELECT pg_catalog.min(m.audit_id)"
+					 "   FROM invoice.audit_log m WHERE m.org_id OPERATOR(pg_catalog.=) h.org_id"
+					 "   AND m.occurred_at OPERATOR(pg_catalog.>=) (pg_catalog.now() OPERATOR(pg_catalog.-)"
+					 "    pg_catalog.make_interval(days => o.audit_retention_days))), 9223372036854775807))"
+					 " FROM invoice.audit_heads h"
+					 " JOIN invoice.organizations o ON o.org_id OPERATOR(pg_catalog.=) h.org_id"
+					 " WHERE o.audit_retention_days IS NOT NULL"
+					 " ORDER BY h.org_id FOR NO KEY UPDATE OF h",
+					 0, NULL);
+	api_execute(bounds_plan, NULL, NULL, false, SPI_OK_SELECT);
+	return purge_prefixes();
+}
+
 /*
  * invoice_audit_purge
  *		audit_purge(older_than interval): removes, tenant by tenant, the
@@ -447,15 +529,10 @@ Datum
 invoice_audit_purge(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr bounds_plan = NULL;
-	static SPIPlanPtr purge_plan = NULL;
 	Interval   *older_than;
 	TimestampTz cutoff;
 	ApiCall		call;
-	int64		removed = 0;
-	uint64		i,
-				ntenants;
-	int64	   *orgs;
-	int64	   *bounds;
+	int64		removed;
 
 	arg_required(fcinfo, 0, "older_than");
 	require_platform_admin("purge the audit log");
@@ -483,42 +560,8 @@ invoice_audit_purge(PG_FUNCTION_ARGS)
 					 "   AND m.occurred_at OPERATOR(pg_catalog.>=) $1), 9223372036854775807))"
 					 " FROM invoice.audit_heads h ORDER BY h.org_id FOR NO KEY UPDATE OF h",
 					 1, (Oid[]) {TIMESTAMPTZOID});
-	/* one pass over the prefix: delete it, anchor on its last row */
-	api_prepare_once(&purge_plan, "WITH gone AS (DELETE FROM invoice.audit_log"
-					 "  WHERE org_id OPERATOR(pg_catalog.=) $1 AND audit_id OPERATOR(pg_catalog.<=) $2"
-					 "  RETURNING audit_id, row_hash)"
-					 " UPDATE invoice.audit_heads h SET anchor_audit_id = $2,"
-					 " anchor_hash = (SELECT row_hash FROM gone WHERE audit_id OPERATOR(pg_catalog.=) $2),"
-					 " purged_rows = h.purged_rows OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM gone)"
-					 " WHERE h.org_id OPERATOR(pg_catalog.=) $1"
-					 " RETURNING (SELECT pg_catalog.count(*) FROM gone)",
-					 2, (Oid[]) {INT8OID, INT8OID});
 	api_execute(bounds_plan, (Datum[]) {TimestampTzGetDatum(cutoff)}, NULL, false, SPI_OK_SELECT);
-	ntenants = SPI_processed;
-	orgs = palloc(sizeof(int64) * (ntenants + 1));
-	bounds = palloc(sizeof(int64) * (ntenants + 1));
-	for (i = 0; i < ntenants; i++)
-	{
-		bool		isnull;
-		Datum		d;
-
-		orgs[i] = DatumGetInt64(api_getdatum(i, 1, &isnull));
-		d = api_getdatum(i, 2, &isnull);
-		bounds[i] = isnull ? 0 : DatumGetInt64(d);
-	}
-
-	audit_maintenance_begin();
-	for (i = 0; i < ntenants; i++)
-	{
-		Datum		args[2] = {Int64GetDatum(orgs[i]), Int64GetDatum(bounds[i])};
-		bool		isnull;
-
-		if (bounds[i] == 0)
-			continue;
-		api_execute(purge_plan, args, NULL, false, SPI_OK_UPDATE_RETURNING);
-		removed += DatumGetInt64(api_getdatum(0, 1, &isnull));
-	}
-	audit_maintenance_end();
+	removed = purge_prefixes();
 	api_end(&call);
 
 	PG_RETURN_INT64(removed);

@@ -4,9 +4,11 @@
  *	  Triggers that keep issued invoices immutable.
  *
  * invoice.invoices: once a row leaves "draft", only the lifecycle columns
- * (status, amount_paid, paid_at, voided_at, void_reason) may change, only
- * forward (issued -> paid -> void, issued -> void), and a void row never
- * changes again; non-draft rows are never deleted.  This holds for every
+ * (status, amount_paid, paid_at, voided_at, void_reason, and overdue, which
+ * maintenance() sets) may change, only forward (issued -> paid -> void,
+ * issued -> void), and a void row never changes again; non-draft rows are
+ * never deleted.  A paid or void invoice is never overdue: the guard
+ * clears the mark in the row that leaves "issued".  This holds for every
  * role, the API included; a superuser who must repair data has to disable
  * the trigger explicitly.
  *
@@ -41,7 +43,7 @@ PG_FUNCTION_INFO_V1(invoice_guard_payment);
 
 /* the columns the lifecycle may still change once an invoice is issued */
 static const char *const lifecycle_columns[] = {
-	"status", "amount_paid", "paid_at", "voided_at", "void_reason"
+	"status", "amount_paid", "paid_at", "voided_at", "void_reason", "overdue"
 };
 
 /*
@@ -115,6 +117,28 @@ transition_allowed(const char *from, const char *to)
 }
 
 /*
+ * clear_overdue
+ *		The row, with "overdue" false unless it is issued.  A database still
+ *		at version 0.1 has no such column.
+ */
+static HeapTuple
+clear_overdue(HeapTuple tuple, TupleDesc tupdesc, const char *status)
+{
+	int			attnum = SPI_fnumber(tupdesc, "overdue");
+	bool		isnull;
+	Datum		value;
+	Datum		f = BoolGetDatum(false);
+	bool		notnull = false;
+
+	if (attnum <= 0 || strcmp(status, "issued") == 0)
+		return tuple;
+	value = heap_getattr(tuple, attnum, tupdesc, &isnull);
+	if (isnull || !DatumGetBool(value))
+		return tuple;
+	return heap_modify_tuple_by_cols(tuple, tupdesc, 1, &attnum, &f, &notnull);
+}
+
+/*
  * invoice_guard_invoice
  *		BEFORE UPDATE OR DELETE FOR EACH ROW on invoice.invoices, and
  *		BEFORE TRUNCATE.
@@ -168,7 +192,7 @@ invoice_guard_invoice(PG_FUNCTION_ARGS)
 							NameStr(att->attname)),
 					 errhint("Issued invoices are immutable: void it and issue a new one.")));
 	}
-	return PointerGetDatum(new);
+	return PointerGetDatum(clear_overdue(new, tupdesc, new_status));
 }
 
 /*

@@ -4,8 +4,10 @@
  *	  Housekeeping (maintenance), its pg_cron job, and health for DBAs.
  *
  * maintenance() is one idempotent pass: every step makes a state true
- * ("the audit log has partitions up to two months ahead", "no inbox row is
- * older than its age", "statistics are fresh"), so running it twice does
+ * ("the audit log has partitions up to two months ahead", "no audit row is
+ * older than its tenant's retention", "no inbox row is older than its age",
+ * "overdue invoices are marked", "the rollup has read the audit log up to
+ * every tenant's head", "statistics are fresh"), so running it twice does
  * nothing the second time.  Passes never run side by side: a pass holds a
  * transaction-level advisory lock, and a second caller that cannot take it
  * at once returns {"skipped": true} without waiting.
@@ -31,17 +33,22 @@
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/memutils.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
+#include "audit.h"
+#include "due_dates.h"
 #include "exec.h"
 #include "lifecycle.h"
+#include "rollup.h"
 #include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_maintenance);
 PG_FUNCTION_INFO_V1(invoice_schedule_maintenance);
 PG_FUNCTION_INFO_V1(invoice_unschedule_maintenance);
 PG_FUNCTION_INFO_V1(invoice_health);
+PG_FUNCTION_INFO_V1(invoice_audit_check);
 
 /* the advisory lock of a pass: "invoicem" in ASCII */
 #define MAINTENANCE_LOCK_KEY	INT64CONST(0x696e766f6963656d)
@@ -101,6 +108,24 @@ step_partitions(StringInfo out)
 	created = DatumGetInt32(api_getdatum(0, 1, &isnull));
 	appendStringInfo(out, "\"audit_partitions\": {\"created\": %d, \"ms\": %.3f}",
 					 created, elapsed_ms(start));
+}
+
+/*
+ * step_audit_retention
+ *		The tenants that set audit_retention_days keep no audit rows older
+ *		than that (audit_purge's removal, per tenant); the others keep
+ *		everything: purging is opt-in.
+ */
+static void
+step_audit_retention(StringInfo out)
+{
+	instr_time	start;
+	int64		purged;
+
+	INSTR_TIME_SET_CURRENT(start);
+	purged = audit_purge_retained();
+	appendStringInfo(out, "\"audit_retention\": {\"purged\": " INT64_FORMAT ", \"ms\": %.3f}",
+					 purged, elapsed_ms(start));
 }
 
 /* does the relation exist (a name, qualified)? */
@@ -241,7 +266,18 @@ invoice_maintenance(PG_FUNCTION_ARGS)
 	api_begin(&call);
 	step_partitions(&steps);
 	appendStringInfoString(&steps, ", ");
+	step_audit_retention(&steps);
+	appendStringInfoString(&steps, ", ");
 	step_telegram(&steps);
+	appendStringInfoString(&steps, ", ");
+	/*
+	 * The rollup first: a tenant it counts from the invoices must not see
+	 * this pass's overdue marks, whose audit records (written at commit)
+	 * the next pass reads.
+	 */
+	rollup_refresh(&steps);
+	appendStringInfoString(&steps, ", ");
+	due_dates_mark_overdue(&steps);
 	appendStringInfoString(&steps, ", ");
 	step_analyze(&steps);
 	ms = elapsed_ms(start);
@@ -365,6 +401,44 @@ invoice_unschedule_maintenance(PG_FUNCTION_ARGS)
  */
 
 /*
+ * invoice_audit_check
+ *		Verifies every tenant's audit chain (audit_verify, as the owner)
+ *		and records when, how many rows, and which tenants' chains did not
+ *		verify: health() and metrics() report the last check.  It reads
+ *		every chain, so it is not part of maintenance(): schedule it daily.
+ */
+Datum
+invoice_audit_check(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	TimestampTz started = GetCurrentTimestamp();
+	MemoryContext fn_cxt = CurrentMemoryContext;
+	char	   *result;
+	ApiCall		call;
+
+	require_platform_admin("check the audit chains of the invoice extension");
+	api_begin(&call);
+	api_prepare_once(&plan,
+					 "WITH v AS (SELECT * FROM invoice.audit_verify(NULL)),"
+					 " c AS (INSERT INTO invoice.audit_checks (checked_at, tenants, rows_checked, bad_orgs, duration_ms)"
+					 " SELECT $1, pg_catalog.count(*), COALESCE(pg_catalog.sum(v.rows_checked), 0),"
+					 "  COALESCE(pg_catalog.array_agg(v.org_id ORDER BY v.org_id)"
+					 "   FILTER (WHERE v.first_bad_audit_id IS NOT NULL), '{}'),"
+					 "  pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $1)"
+					 "   OPERATOR(pg_catalog.*) 1000"
+					 " FROM v RETURNING *)"
+					 " SELECT pg_catalog.jsonb_build_object('checked_at', checked_at, 'tenants', tenants,"
+					 " 'rows_checked', rows_checked, 'bad_orgs', bad_orgs, 'ms', duration_ms)::pg_catalog.text FROM c",
+					 1, (Oid[]) {TIMESTAMPTZOID});
+	api_execute(plan, (Datum[]) {TimestampTzGetDatum(started)}, NULL, false, SPI_OK_SELECT);
+	/* SPI_finish frees what SPI allocated */
+	result = MemoryContextStrdup(fn_cxt, api_gettext(0, 1));
+	api_end(&call);
+
+	PG_RETURN_DATUM(jsonb_from_cstring(result));
+}
+
+/*
  * invoice_health
  *		What a DBA checks first, as one jsonb document: the version, the
  *		library, the pg_cron job and its last run, the audit partitions
@@ -378,6 +452,7 @@ invoice_health(PG_FUNCTION_ARGS)
 	static SPIPlanPtr cron_plan = NULL;
 	char	   *base;
 	char	   *cron = "{\"installed\": false}";
+	MemoryContext fn_cxt = CurrentMemoryContext;
 	ApiCall		call;
 
 	require_platform_admin("read the health of the invoice extension");
@@ -397,6 +472,10 @@ invoice_health(PG_FUNCTION_ARGS)
 					 " 'maintenance', (SELECT pg_catalog.jsonb_build_object('last_started_at', last_started_at,"
 					 "  'last_duration_ms', last_duration_ms, 'runs', runs)"
 					 "  FROM invoice.maintenance_state),"
+					 " 'chain_check', (SELECT pg_catalog.jsonb_build_object('checked_at', a.checked_at,"
+					 "  'tenants', a.tenants, 'rows_checked', a.rows_checked, 'bad_orgs', a.bad_orgs,"
+					 "  'ok', pg_catalog.cardinality(a.bad_orgs) OPERATOR(pg_catalog.=) 0)"
+					 "  FROM invoice.audit_checks a ORDER BY a.checked_at DESC LIMIT 1),"
 					 " 'running_out', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object("
 					 "  'org_id', o.org_id, 'slug', o.slug, 'numbers_left', o.number_to OPERATOR(pg_catalog.-)"
 					 "  COALESCE(l.last, o.number_from OPERATOR(pg_catalog.-) 1),"
@@ -438,7 +517,9 @@ invoice_health(PG_FUNCTION_ARGS)
 			cron = api_gettext(0, 1);
 		}
 	}
-	base = psprintf("%s, \"cron\": %s}", pnstrdup(base, strlen(base) - 1), cron);
+	/* in the function's context: SPI_finish frees what SPI allocated */
+	base = MemoryContextStrdup(fn_cxt, psprintf("%s, \"cron\": %s}",
+												pnstrdup(base, strlen(base) - 1), cron));
 	api_end(&call);
 
 	PG_RETURN_DATUM(jsonb_from_cstring(base));

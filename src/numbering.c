@@ -140,6 +140,11 @@ numbering_last(int64 org_id, int64 *last)
  *		that reads them from their current rows: from now on the document
  *		prints those, whatever later happens to the rows.  Every issuing
  *		function (issue, create_and_issue) writes through here.
+ *
+ *		The due date, too: an invoice issued unpaid without one is due the
+ *		tenant's payment_terms_days after its day of issue (in the tenant's
+ *		time zone) when the tenant set them; a due date before the day of
+ *		issue is refused (22023), and the transaction with it.
  */
 void
 numbering_write_issue(int64 org_id, int64 invoice_id, int64 number,
@@ -156,15 +161,21 @@ numbering_write_issue(int64 org_id, int64 invoice_id, int64 number,
 							 " status = CASE WHEN $6 THEN 'paid' ELSE 'issued' END,"
 							 " paid_at = CASE WHEN $6 THEN $5 END,"
 							 " seller_snapshot = " DOC_SELLER_SNAPSHOT_SQL("j.ro") ","
-							 " customer_snapshot = " DOC_CUSTOMER_SNAPSHOT_SQL("j.rc")
+							 " customer_snapshot = " DOC_CUSTOMER_SNAPSHOT_SQL("j.rc") ","
+							 " due_date = COALESCE(i.due_date, CASE WHEN NOT $6"
+							 "  THEN j.day OPERATOR(pg_catalog.+) o.payment_terms_days END)"
 							 " FROM invoice.organizations o, invoice.customers c,"
 							 " LATERAL (SELECT pg_catalog.to_jsonb(o) AS ro,"
-							 " pg_catalog.to_jsonb(c) AS rc) j"
+							 " pg_catalog.to_jsonb(c) AS rc,"
+							 " pg_catalog.timezone(o.timezone, $5)::pg_catalog.date AS day) j"
 							 " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
 							 " AND i.invoice_id OPERATOR(pg_catalog.=) $2"
 							 " AND o.org_id OPERATOR(pg_catalog.=) i.org_id"
 							 " AND c.org_id OPERATOR(pg_catalog.=) i.org_id"
-							 " AND c.customer_id OPERATOR(pg_catalog.=) i.customer_id",
+							 " AND c.customer_id OPERATOR(pg_catalog.=) i.customer_id"
+							 " RETURNING pg_catalog.to_char(i.due_date, 'YYYY-MM-DD'),"
+							 " CASE WHEN i.due_date OPERATOR(pg_catalog.<) j.day"
+							 "  THEN pg_catalog.to_char(j.day, 'YYYY-MM-DD') END",
 							 6, (Oid[]) {INT8OID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, BOOLOID});
 	else
 	{
@@ -182,9 +193,15 @@ numbering_write_issue(int64 org_id, int64 invoice_id, int64 number,
 				(Datum[]) {Int64GetDatum(org_id), Int64GetDatum(invoice_id),
 					Int64GetDatum(number), CStringGetTextDatum(number_text),
 					TimestampTzGetDatum(issued_at), BoolGetDatum(paid)},
-				NULL, false, SPI_OK_UPDATE);
+				NULL, false, p == plan ? SPI_OK_UPDATE_RETURNING : SPI_OK_UPDATE);
 	if (SPI_processed != 1)
 		elog(ERROR, "issued " UINT64_FORMAT " invoices, expected 1", SPI_processed);
+	if (p == plan && api_gettext(0, 2) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"due_date\" %s of invoice " INT64_FORMAT " is before its day of issue, %s",
+						api_gettext(0, 1), invoice_id, api_gettext(0, 2)),
+				 errhint("Set a later due date with invoice.set_due_date(), or none.")));
 }
 
 /*

@@ -66,14 +66,23 @@ typedef struct OrgSettings
 	char	   *phone;
 	char	   *email;
 	char	   *tax_regime;
+	int32		payment_terms_days; /* -1: none */
+	int32		audit_retention_days;	/* -1: none, the log is kept */
 	bool		number_from_set;	/* the patch named number_from */
 } OrgSettings;
 
 static const char *const settings_keys[] = {
 	"currency", "default_tax_rate", "prefix", "number_from", "number_to",
 	"resolution", "valid_from", "valid_to", "timezone", "rounding", "active",
-	"address", "city", "department", "phone", "email", "tax_regime"
+	"address", "city", "department", "phone", "email", "tax_regime",
+	"payment_terms_days", "audit_retention_days"
 };
+
+/* the longest audit retention a tenant may give: a hundred years */
+#define AUDIT_RETENTION_MAX 36500
+
+/* the longest payment term a tenant may give: ten years */
+#define PAYMENT_TERMS_MAX 3650
 
 /* the IVA regimes of the "tax_regime" setting (and of its CHECK) */
 static const char *const tax_regimes[] = {
@@ -102,6 +111,8 @@ settings_defaults(OrgSettings *s)
 	s->timezone = "America/Bogota";
 	s->rounding = "line";
 	s->is_active = true;
+	s->payment_terms_days = -1;
+	s->audit_retention_days = -1;
 }
 
 static void
@@ -246,7 +257,7 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("settings: unknown key \"%s\"", key),
-						 errhint("Known keys: currency, default_tax_rate, prefix, number_from, number_to, resolution, valid_from, valid_to, timezone, rounding, address, city, department, phone, email, tax_regime%s.",
+						 errhint("Known keys: currency, default_tax_rate, prefix, number_from, number_to, resolution, valid_from, valid_to, timezone, rounding, address, city, department, phone, email, tax_regime, payment_terms_days, audit_retention_days%s.",
 								 for_update ? ", active" : "")));
 			continue;
 		}
@@ -351,6 +362,30 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 					bad_setting(key, "\"responsable_iva\" or \"no_responsable_iva\"");
 			}
 		}
+		else if (strcmp(key, "payment_terms_days") == 0)
+		{
+			s->payment_terms_days = -1;
+			if (v.type != jbvNull)
+			{
+				int64		days = integer_setting(key, &v, 0);
+
+				if (days > PAYMENT_TERMS_MAX)
+					bad_setting(key, "a whole number of days from 0 to 3650, or null");
+				s->payment_terms_days = (int32) days;
+			}
+		}
+		else if (strcmp(key, "audit_retention_days") == 0)
+		{
+			s->audit_retention_days = -1;
+			if (v.type != jbvNull)
+			{
+				int64		days = integer_setting(key, &v, 1);
+
+				if (days > AUDIT_RETENTION_MAX)
+					bad_setting(key, "a whole number of days from 1 to 36500, or null");
+				s->audit_retention_days = (int32) days;
+			}
+		}
 	}
 
 	if (s->number_to != 0 && s->number_to < s->number_from)
@@ -364,11 +399,11 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 }
 
 /* the values of the settings columns, in the order of the statements below */
-#define SETTINGS_NARGS 17
+#define SETTINGS_NARGS 19
 static const Oid settings_types[SETTINGS_NARGS] = {
 	TEXTOID, NUMERICOID, TEXTOID, INT8OID, INT8OID, TEXTOID, DATEOID,
 	DATEOID, TEXTOID, TEXTOID, BOOLOID,
-	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID
 };
 
 /*
@@ -383,7 +418,9 @@ static const Oid settings_types[SETTINGS_NARGS] = {
 	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'department'," \
 	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'phone'," \
 	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'email'," \
-	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'tax_regime'"
+	" pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'tax_regime'," \
+	" (pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'payment_terms_days')::pg_catalog.int4," \
+	" (pg_catalog.to_jsonb(o) OPERATOR(pg_catalog.->>) 'audit_retention_days')::pg_catalog.int4"
 
 /*
  * identity_columns_exist
@@ -395,7 +432,9 @@ identity_columns_exist(const OrgSettings *s)
 {
 	const char *key = s->address ? "address" : s->city ? "city" :
 		s->department ? "department" : s->phone ? "phone" :
-		s->email ? "email" : s->tax_regime ? "tax_regime" : NULL;
+		s->email ? "email" : s->tax_regime ? "tax_regime" :
+		s->payment_terms_days >= 0 ? "payment_terms_days" :
+		s->audit_retention_days >= 0 ? "audit_retention_days" : NULL;
 
 	if (doc_schema_has("organizations", "tax_regime"))
 		return true;
@@ -440,6 +479,10 @@ settings_datums(OrgSettings *s, Datum *values, char *nulls)
 	values[14] = optional_datum(s->phone, &nulls[14]);
 	values[15] = optional_datum(s->email, &nulls[15]);
 	values[16] = optional_datum(s->tax_regime, &nulls[16]);
+	values[17] = Int32GetDatum(s->payment_terms_days);
+	nulls[17] = s->payment_terms_days >= 0 ? ' ' : 'n';
+	values[18] = Int32GetDatum(s->audit_retention_days);
+	nulls[18] = s->audit_retention_days >= 0 ? ' ' : 'n';
 }
 
 /*
@@ -476,6 +519,10 @@ settings_from_row(OrgSettings *s)
 	s->phone = api_gettext(0, 15);
 	s->email = api_gettext(0, 16);
 	s->tax_regime = api_gettext(0, 17);
+	d = api_getdatum(0, 18, &isnull);
+	s->payment_terms_days = isnull ? -1 : DatumGetInt32(d);
+	d = api_getdatum(0, 19, &isnull);
+	s->audit_retention_days = isnull ? -1 : DatumGetInt32(d);
 }
 
 
@@ -549,9 +596,9 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 								  "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
 								  " number_from, number_to, resolution, valid_from, valid_to, timezone,"
 								  " rounding, is_active, address, city, department, phone, email,"
-								  " tax_regime, slug, name, tax_id)"
+								  " tax_regime, payment_terms_days, audit_retention_days, slug, name, tax_id)"
 								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-								  " $15, $16, $17, $18, $19, $20)"
+								  " $15, $16, $17, $18, $19, $20, $21, $22)"
 								  " RETURNING org_id",
 								  SETTINGS_NARGS + 3, types);
 	else
@@ -559,7 +606,7 @@ invoice_create_organization(PG_FUNCTION_ARGS)
 								  "INSERT INTO invoice.organizations (currency, default_tax_rate, prefix,"
 								  " number_from, number_to, resolution, valid_from, valid_to, timezone,"
 								  " rounding, is_active, slug, name, tax_id)"
-								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $18, $19, $20)"
+								  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $20, $21, $22)"
 								  " RETURNING org_id",
 								  SETTINGS_NARGS + 3, types);
 	api_execute(slug_plan, &values[SETTINGS_NARGS], NULL, true, SPI_OK_SELECT);
@@ -666,8 +713,9 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 								  " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
 								  " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
 								  " is_active = $11, address = $12, city = $13, department = $14,"
-								  " phone = $15, email = $16, tax_regime = $17"
-								  " WHERE org_id OPERATOR(pg_catalog.=) $18",
+								  " phone = $15, email = $16, tax_regime = $17,"
+								  " payment_terms_days = $18, audit_retention_days = $19"
+								  " WHERE org_id OPERATOR(pg_catalog.=) $20",
 								  SETTINGS_NARGS + 1, types);
 	else
 		update = api_prepare_once(&update_plan_0_1,
@@ -675,7 +723,7 @@ invoice_update_organization(PG_FUNCTION_ARGS)
 								  " prefix = $3, number_from = $4, number_to = $5, resolution = $6,"
 								  " valid_from = $7, valid_to = $8, timezone = $9, rounding = $10,"
 								  " is_active = $11"
-								  " WHERE org_id OPERATOR(pg_catalog.=) $18",
+								  " WHERE org_id OPERATOR(pg_catalog.=) $20",
 								  SETTINGS_NARGS + 1, types);
 	settings_datums(&s, values, nulls);
 	values[SETTINGS_NARGS] = Int64GetDatum(org_id);
