@@ -367,11 +367,11 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 			s->payment_terms_days = -1;
 			if (v.type != jbvNull)
 			{
-				int64		days = integer_setting(key, &v, 0);
+				int64		terms = integer_setting(key, &v, 0);
 
-				if (days > PAYMENT_TERMS_MAX)
+				if (terms > PAYMENT_TERMS_MAX)
 					bad_setting(key, "a whole number of days from 0 to 3650, or null");
-				s->payment_terms_days = (int32) days;
+				s->payment_terms_days = (int32) terms;
 			}
 		}
 		else if (strcmp(key, "audit_retention_days") == 0)
@@ -379,11 +379,11 @@ settings_apply(Jsonb *settings, OrgSettings *s, bool for_update)
 			s->audit_retention_days = -1;
 			if (v.type != jbvNull)
 			{
-				int64		days = integer_setting(key, &v, 1);
+				int64		retention = integer_setting(key, &v, 1);
 
-				if (days > AUDIT_RETENTION_MAX)
+				if (retention > AUDIT_RETENTION_MAX)
 					bad_setting(key, "a whole number of days from 1 to 36500, or null");
-				s->audit_retention_days = (int32) days;
+				s->audit_retention_days = (int32) retention;
 			}
 		}
 	}
