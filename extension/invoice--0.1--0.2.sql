@@ -558,7 +558,7 @@ COMMENT ON FUNCTION invoice.set_due_date(bigint, date) IS 'sets the due date of 
 -- maintenance() keeps from the audit log, past each tenant's mark (the
 -- last audit_id of its chain it has read), so that metrics() reads these
 -- small tables and never the invoices.  They are as fresh as the last
--- pass, and derived: a restored database rebuilds them from the invoices.
+-- pass, and derived (pg_dump keeps them all the same: see "Backups").
 CREATE TABLE invoice.tenant_counts (
 	org_id				bigint NOT NULL,
 	audit_mark			bigint NOT NULL,
@@ -699,6 +699,11 @@ ALTER TABLE invoice.invoice_items ADD CONSTRAINT invoice_items_rates_check
  * ------------------------------------------------------------------------ */
 
 SELECT pg_catalog.pg_extension_config_dump('invoice.maintenance_state', '');
+-- the metrics rollup and the chain checks: derived, but a restore that
+-- keeps them needs no rebuild, and their marks follow the restored log
+SELECT pg_catalog.pg_extension_config_dump('invoice.tenant_counts', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.sales_daily', '');
+SELECT pg_catalog.pg_extension_config_dump('invoice.audit_checks', '');
 
 /* ------------------------------------------------------------------------
  * Privileges: last, after every object exists
