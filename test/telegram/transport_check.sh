@@ -116,7 +116,7 @@ for f in "invoice.set_tenant(1)" "invoice.telegram_dispatch('{}')" "invoice.tele
     echo "$err" | grep -q 'permission denied'; ok $? "the bridge cannot call $f" "$err"
 done
 is "$(q -c "SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = 'invoice'::regnamespace AND has_function_privilege('$role', p.oid, 'EXECUTE')")" \
-   "audit_row_ord,audit_write_needed,current_org,current_user_id,telegram_document,telegram_failed,telegram_forget,telegram_form,telegram_handle,telegram_pending,telegram_sent,totals" \
+   "audit_write_needed,current_org,current_user_id,telegram_document,telegram_failed,telegram_forget,telegram_form,telegram_handle,telegram_pending,telegram_sent,totals" \
    "the bridge may execute the Telegram functions and the public ones only" 
 is "$(q -c "SELECT bool_and(p.prosecdef AND p.proconfig = '{\"search_path=pg_catalog, pg_temp\"}') FROM pg_proc p WHERE p.pronamespace = 'invoice'::regnamespace AND p.proname IN ('telegram_handle','telegram_pending','telegram_form','telegram_document','telegram_sent','telegram_failed','telegram_forget')")" \
    "t" "the bridge's functions are SECURITY DEFINER with search_path = pg_catalog, pg_temp"
