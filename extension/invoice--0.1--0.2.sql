@@ -415,6 +415,23 @@ END
 $$;
 COMMENT ON FUNCTION invoice.telegram_rate(bigint) IS 'counts an update of a Telegram account in its one-minute window; returns the count';
 
+-- enters the tenant of a linked user for the rest of the transaction; the
+-- bridge calls telegram_handle outside a transaction block, where
+-- set_tenant warns that the context lasts only for the statement (which
+-- is what is meant here): the warning would land in the bridge's log as a
+-- line that is not JSON
+CREATE FUNCTION invoice.telegram_enter(org_id bigint, user_id bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = error
+AS $$
+BEGIN
+	PERFORM invoice.set_tenant($1, $2);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_enter(bigint, bigint) IS 'set_tenant(org_id, user_id) for the conversation, without the warning meant for interactive sessions';
+
 /*
  * telegram_link: "/start CODE".  A valid code (unused, unexpired) links
  * the account to the invited user, once; anything else gets the same
@@ -453,7 +470,7 @@ BEGIN
 	END IF;
 
 	-- the linked user writes the link, so the audit names them
-	PERFORM invoice.set_tenant(v_inv.org_id, v_inv.user_id);
+	PERFORM invoice.telegram_enter(v_inv.org_id, v_inv.user_id);
 	UPDATE invoice.users u SET telegram_user_id = v_tg
 	 WHERE u.org_id = v_inv.org_id AND u.user_id = v_inv.user_id
 	RETURNING u.display_name INTO v_user;
@@ -637,7 +654,7 @@ AS $$
 			invoice.telegram_html(i.number_text), invoice.telegram_status(i.status),
 			invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number),
 			to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD HH24:MI'),
-			(SELECT string_agg(format('%s × %s: %s', rtrim(rtrim(it.quantity::text, '0'), '.'),
+			(SELECT string_agg(format('%s × %s: %s', replace(trim_scale(it.quantity)::text, '.', ','),
 									  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
 							   E'\n' ORDER BY it.line_no)
 			   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
@@ -818,12 +835,11 @@ LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	UPDATE invoice.telegram_sessions s SET state = NULL, state_expires_at = NULL
-	 WHERE s.telegram_user_id = $2;
+	PERFORM invoice.telegram_drop_draft($2);
 	RETURN jsonb_build_array(invoice.telegram_say(upd, 'Listo, cancelé lo que estaba en curso.'));
 END
 $$;
-COMMENT ON FUNCTION invoice.telegram_cancel(jsonb, bigint) IS '/cancelar: forgets the conversation in progress';
+COMMENT ON FUNCTION invoice.telegram_cancel(jsonb, bigint) IS '/cancelar: forgets the invoice in progress, deleting its draft';
 
 -- a button press of a linked user inside their shop: "v:ID" or "p:ID"
 CREATE FUNCTION invoice.telegram_button(upd jsonb, data text)
@@ -839,6 +855,10 @@ BEGIN
 		v_id := substr(data, 3)::bigint;
 		v_out := CASE left(data, 1) WHEN 'v' THEN invoice.telegram_show(upd, v_id)
 									ELSE invoice.telegram_pdf_action(upd, v_id) END;
+	ELSIF data ~ '^[cn]:' THEN
+		-- the buttons of /nueva answer the press themselves
+		RETURN coalesce(invoice.telegram_step_button(upd, (upd #>> '{callback_query,from,id}')::bigint, data),
+						invoice.telegram_answer(upd, 'Esa opción ya no está disponible.'));
 	END IF;
 	IF v_out IS NULL THEN
 		RETURN invoice.telegram_answer(upd, 'Esa opción ya no está disponible.');
@@ -846,7 +866,283 @@ BEGIN
 	RETURN invoice.telegram_answer(upd) || v_out;
 END
 $$;
-COMMENT ON FUNCTION invoice.telegram_button(jsonb, text) IS 'a button press (view, PDF) checked against the current tenant';
+COMMENT ON FUNCTION invoice.telegram_button(jsonb, text) IS 'a button press (view, PDF, the steps of /nueva) checked against the current tenant';
+
+/*
+ * /nueva, step by step.  The step lives in telegram_sessions.state for an
+ * hour: {"step": "customer"}, then {"step": "items", "invoice_id": N} (a
+ * draft of the current tenant), then {"step": "confirm", ...}.  Each step
+ * calls the same API functions as any client (upsert_customer,
+ * create_invoice, add_item, issue, delete_draft); their errors become
+ * polite messages and leave the step where it was.
+ */
+
+-- the step of an account's invoice in progress, in the current tenant
+CREATE FUNCTION invoice.telegram_step(telegram_user_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.state FROM invoice.telegram_sessions s
+	 WHERE s.telegram_user_id = $1 AND s.state_expires_at > now()
+	   AND (s.state ->> 'org_id')::bigint = invoice.current_org()
+$$;
+COMMENT ON FUNCTION invoice.telegram_step(bigint) IS 'the step of the invoice an account is creating in the current tenant, or NULL';
+
+CREATE FUNCTION invoice.telegram_set_step(telegram_user_id bigint, state jsonb)
+RETURNS void
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	UPDATE invoice.telegram_sessions s
+	   SET state = CASE WHEN $2 IS NOT NULL THEN $2 || jsonb_build_object('org_id', invoice.current_org()) END,
+		   state_expires_at = CASE WHEN $2 IS NOT NULL THEN now() + interval '1 hour' END
+	 WHERE s.telegram_user_id = $1
+$$;
+COMMENT ON FUNCTION invoice.telegram_set_step(bigint, jsonb) IS 'sets (or, with NULL, forgets) the step of an account''s invoice in progress, for an hour';
+
+CREATE FUNCTION invoice.telegram_new(upd jsonb, telegram_user_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM invoice.telegram_drop_draft($2);
+	PERFORM invoice.telegram_set_step($2, '{"step": "customer"}');
+	RETURN jsonb_build_array(invoice.telegram_say(upd,
+		E'<b>Nueva factura</b>\n¿Para qué cliente? Escribe el documento y el nombre, '
+		'por ejemplo <code>CC 1020304050 María Pérez</code>, o parte del nombre para buscarlo.'));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_new(jsonb, bigint) IS '/nueva: starts an invoice, asking for the customer';
+
+-- the draft of the invoice in progress, deleted (nothing when there is none)
+CREATE FUNCTION invoice.telegram_drop_draft(telegram_user_id bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id		bigint := (invoice.telegram_step($1) ->> 'invoice_id')::bigint;
+BEGIN
+	IF v_id IS NOT NULL AND EXISTS (SELECT 1 FROM invoice.invoices i
+									 WHERE i.org_id = invoice.current_org() AND i.invoice_id = v_id
+									   AND i.status = 'draft' AND NOT i.is_deleted) THEN
+		PERFORM invoice.delete_draft(v_id);
+	END IF;
+	PERFORM invoice.telegram_set_step($1, NULL);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_drop_draft(bigint) IS 'forgets the invoice in progress of an account, deleting its draft';
+
+-- the customer chosen: a draft for them, and the items asked for
+CREATE FUNCTION invoice.telegram_customer_chosen(upd jsonb, telegram_user_id bigint, customer_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id		bigint := invoice.create_invoice($3);
+BEGIN
+	PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'items', 'invoice_id', v_id));
+	RETURN jsonb_build_array(invoice.telegram_say(upd,
+		(SELECT format(E'Cliente: <b>%s</b> (%s %s).\n\nAhora los ítems, uno por mensaje: '
+					   '<code>descripción; cantidad; precio[; peso en gramos]</code>\n'
+					   'Por ejemplo: <code>Anillo oro 18k; 1; 1.250.000; 3,5</code>',
+					   invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number))
+		   FROM invoice.customers c WHERE c.org_id = invoice.current_org() AND c.customer_id = $3)));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_customer_chosen(jsonb, bigint, bigint) IS 'starts the draft of the invoice in progress for a customer and asks for the items';
+
+-- the customer step: "CC 1020304050 María Pérez" picks or creates; a name searches
+CREATE FUNCTION invoice.telegram_customer(upd jsonb, telegram_user_id bigint, input text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_m			text[] := regexp_match(btrim(input), '^(CC|CE|NIT|PP|TI|NUIP|FOREIGN)\s+(\S+)\s*(.*)$', 'i');
+	v_id		bigint;
+	v_buttons	jsonb;
+BEGIN
+	IF v_m IS NOT NULL THEN
+		SELECT c.customer_id INTO v_id FROM invoice.customers c
+		 WHERE c.org_id = invoice.current_org() AND c.id_type = upper(v_m[1]) AND c.id_number = v_m[2];
+		IF v_id IS NULL AND btrim(v_m[3]) = '' THEN
+			RETURN jsonb_build_array(invoice.telegram_say(upd,
+				format('No hay un cliente con %s %s. Escribe también su nombre para crearlo.',
+					   upper(v_m[1]), invoice.telegram_html(v_m[2]))));
+		ELSIF v_id IS NULL THEN
+			BEGIN
+				v_id := invoice.upsert_customer(upper(v_m[1]), v_m[2], btrim(v_m[3]));
+			EXCEPTION WHEN invalid_parameter_value OR string_data_right_truncation OR check_violation THEN
+				RETURN jsonb_build_array(invoice.telegram_say(upd,
+					format('No pude crear el cliente: revisa el documento «%s».', invoice.telegram_html(v_m[2]))));
+			END;
+		END IF;
+		RETURN invoice.telegram_customer_chosen(upd, $2, v_id);
+	END IF;
+	SELECT jsonb_agg(jsonb_build_array(jsonb_build_object(
+			   'text', format('%s (%s %s)', x.name, x.id_type, x.id_number), 'callback_data', 'c:' || x.customer_id))
+			   ORDER BY x.name COLLATE "C", x.customer_id)
+	  INTO v_buttons
+	  FROM (SELECT c.* FROM invoice.customers c
+			 WHERE c.org_id = invoice.current_org()
+			   AND c.name ILIKE '%' || replace(replace(replace(btrim(input), '\', '\\'), '%', '\%'), '_', '\_') || '%'
+			 ORDER BY c.name COLLATE "C", c.customer_id LIMIT 8) x;
+	IF v_buttons IS NULL THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			format('No encontré clientes con «%s». Escribe el documento y el nombre: <code>CC 1020304050 María Pérez</code>',
+				   invoice.telegram_html(btrim(input)))));
+	END IF;
+	RETURN jsonb_build_array(invoice.telegram_say(upd, 'Elige el cliente:',
+		jsonb_build_object('inline_keyboard', v_buttons)));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_customer(jsonb, bigint, text) IS 'the customer step of /nueva: by document (picks or creates) or by name (buttons)';
+
+-- the draft so far, its running total and what can be done next
+CREATE FUNCTION invoice.telegram_draft(upd jsonb, invoice_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_array(invoice.telegram_say(upd,
+		format(E'<b>Factura en curso</b> para %s\n\n%s\n\n<b>Total: %s</b>',
+			invoice.telegram_html(c.name),
+			(SELECT string_agg(format('%s. %s × %s: %s', it.line_no, replace(trim_scale(it.quantity)::text, '.', ','),
+									  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
+							   E'\n' ORDER BY it.line_no)
+			   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
+			invoice.telegram_money(i.total)),
+		jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+			jsonb_build_object('text', 'Agregar ítem', 'callback_data', 'n:add'),
+			jsonb_build_object('text', 'Emitir', 'callback_data', 'n:issue'),
+			jsonb_build_object('text', 'Cancelar', 'callback_data', 'n:cancel'))))))
+	  FROM invoice.invoices i
+	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2
+$$;
+COMMENT ON FUNCTION invoice.telegram_draft(jsonb, bigint) IS 'the invoice in progress: its lines, running total and the buttons Agregar ítem, Emitir, Cancelar';
+
+-- the items step: "descripción; cantidad; precio[; peso en gramos]"
+CREATE FUNCTION invoice.telegram_item(upd jsonb, invoice_id bigint, input text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_parts		text[] := regexp_split_to_array(input, '\s*;\s*');
+	v_qty		numeric;
+	v_price		numeric;
+	v_weight	numeric;
+	v_item		jsonb;
+	v_msg		text;
+BEGIN
+	IF cardinality(v_parts) NOT BETWEEN 3 AND 4 OR btrim(v_parts[1]) = '' THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			'Escribe el ítem así: <code>descripción; cantidad; precio[; peso en gramos]</code>'));
+	END IF;
+	v_qty := invoice.telegram_amount(v_parts[2]);
+	v_price := invoice.telegram_amount(v_parts[3]);
+	v_weight := CASE WHEN cardinality(v_parts) = 4 THEN invoice.telegram_amount(v_parts[4]) END;
+	IF v_qty IS NULL OR v_price IS NULL OR (cardinality(v_parts) = 4 AND v_weight IS NULL) THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			'No entendí la cantidad, el precio o el peso. Escríbelos como números: <code>Anillo; 1; 1.250.000; 3,5</code>'));
+	END IF;
+	v_item := jsonb_strip_nulls(jsonb_build_object('description', btrim(v_parts[1]), 'quantity', v_qty,
+												   'unit_price', v_price, 'weight_grams', v_weight));
+	BEGIN
+		PERFORM invoice.add_item($2, v_item);
+	EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR string_data_right_truncation THEN
+		GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
+		RETURN jsonb_build_array(invoice.telegram_say(upd, CASE
+			WHEN v_msg LIKE '%quantity%' THEN 'La cantidad debe ser mayor que cero, con a lo sumo 3 decimales.'
+			WHEN v_msg LIKE '%unit_price%' THEN 'El precio no puede ser negativo y tiene a lo sumo 2 decimales.'
+			WHEN v_msg LIKE '%weight%' THEN 'El peso no es válido.'
+			WHEN v_msg LIKE '%description%' THEN 'La descripción no es válida (¿muy larga?).'
+			ELSE 'No pude agregar ese ítem: revisa los valores.' END));
+	END;
+	RETURN invoice.telegram_draft(upd, $2);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_item(jsonb, bigint, text) IS 'the items step of /nueva: one line added to the draft, then the running total';
+
+-- plain text during /nueva goes to its step
+CREATE FUNCTION invoice.telegram_step_text(upd jsonb, telegram_user_id bigint, input text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_step		jsonb := invoice.telegram_step($2);
+BEGIN
+	RETURN CASE v_step ->> 'step'
+		WHEN 'customer' THEN invoice.telegram_customer(upd, $2, input)
+		WHEN 'items' THEN invoice.telegram_item(upd, (v_step ->> 'invoice_id')::bigint, input)
+		WHEN 'confirm' THEN jsonb_build_array(invoice.telegram_say(upd,
+			'Pulsa <b>Confirmar</b> para emitir la factura, o /cancelar.'))
+		END;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_step_text(jsonb, bigint, text) IS 'a message typed during /nueva, handed to its step (NULL when none is in progress)';
+
+-- the buttons of /nueva: "c:ID" (a customer), "n:add", "n:issue", "n:ok", "n:cancel"
+CREATE FUNCTION invoice.telegram_step_button(upd jsonb, telegram_user_id bigint, data text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_step		jsonb := invoice.telegram_step($2);
+	v_id		bigint := (v_step ->> 'invoice_id')::bigint;
+	v_number	text;
+BEGIN
+	IF data ~ '^c:[0-9]{1,18}$' AND v_step ->> 'step' = 'customer'
+		AND EXISTS (SELECT 1 FROM invoice.customers c
+					 WHERE c.org_id = invoice.current_org() AND c.customer_id = substr(data, 3)::bigint) THEN
+		RETURN invoice.telegram_answer(upd) || invoice.telegram_customer_chosen(upd, $2, substr(data, 3)::bigint);
+	ELSIF data = 'n:cancel' AND v_step IS NOT NULL THEN
+		PERFORM invoice.telegram_drop_draft($2);
+		RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd, 'Cancelé la factura en curso.'));
+	ELSIF data = 'n:add' AND v_step ->> 'step' IN ('items', 'confirm') THEN
+		PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'items', 'invoice_id', v_id));
+		RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd,
+			'Escribe el siguiente ítem: <code>descripción; cantidad; precio[; peso en gramos]</code>'));
+	ELSIF data = 'n:issue' AND v_step ->> 'step' = 'items' THEN
+		IF NOT EXISTS (SELECT 1 FROM invoice.invoice_items it
+						WHERE it.org_id = invoice.current_org() AND it.invoice_id = v_id) THEN
+			RETURN invoice.telegram_answer(upd, 'Agrega al menos un ítem antes de emitir.');
+		END IF;
+		PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'confirm', 'invoice_id', v_id));
+		RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd,
+			(SELECT format('¿Emito la factura a <b>%s</b> por <b>%s</b>? Después no se podrá cambiar.',
+						   invoice.telegram_html(c.name), invoice.telegram_money(i.total))
+			   FROM invoice.invoices i JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+			  WHERE i.org_id = invoice.current_org() AND i.invoice_id = v_id),
+			jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+				jsonb_build_object('text', 'Confirmar', 'callback_data', 'n:ok'),
+				jsonb_build_object('text', 'Cancelar', 'callback_data', 'n:cancel'))))));
+	ELSIF data = 'n:ok' AND v_step ->> 'step' = 'confirm' THEN
+		BEGIN
+			v_number := invoice.issue(v_id);
+		EXCEPTION WHEN object_not_in_prerequisite_state OR invalid_parameter_value OR program_limit_exceeded THEN
+			RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd,
+				'No pude emitir la factura: revisa con quien administra la tienda la numeración autorizada.'));
+		END;
+		PERFORM invoice.telegram_set_step($2, NULL);
+		RETURN invoice.telegram_answer(upd, 'Factura emitida')
+			|| jsonb_build_array(invoice.telegram_say(upd,
+				(SELECT format('Factura <b>%s</b> emitida por <b>%s</b>. Te envío el PDF.',
+							   invoice.telegram_html(v_number), invoice.telegram_money(i.total))
+				   FROM invoice.invoices i WHERE i.org_id = invoice.current_org() AND i.invoice_id = v_id)))
+			|| invoice.telegram_pdf_action(upd, v_id);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_step_button(jsonb, bigint, text) IS 'a button of /nueva (customer, Agregar ítem, Emitir, Confirmar, Cancelar), valid only at its step; NULL otherwise';
 
 /*
  * telegram_dispatch: the replies to one update, as a jsonb array of
@@ -919,7 +1215,7 @@ BEGIN
 		END IF;
 	END IF;
 	SELECT u.user_id INTO v_user FROM invoice.users u WHERE u.org_id = v_org AND u.telegram_user_id = v_tg;
-	PERFORM invoice.set_tenant(v_org, v_user);
+	PERFORM invoice.telegram_enter(v_org, v_user);
 
 	BEGIN
 		IF v_cb THEN
@@ -954,7 +1250,11 @@ DECLARE
 	v_arg		text := arg;
 	v_tg		bigint := telegram_user_id;
 BEGIN
-	v_out := CASE v_cmd
+	IF v_cmd IS NULL THEN
+		v_out := invoice.telegram_step_text(upd, v_tg, btrim(coalesce(upd #>> '{message,text}', '')));
+	END IF;
+	v_out := coalesce(v_out, CASE v_cmd
+		WHEN '/nueva' THEN invoice.telegram_new(upd, v_tg)
 		WHEN '/start' THEN invoice.telegram_help(upd)
 		WHEN '/ayuda' THEN invoice.telegram_help(upd)
 		WHEN '/help' THEN invoice.telegram_help(upd)
@@ -966,7 +1266,7 @@ BEGIN
 		WHEN '/pago' THEN invoice.telegram_payment(upd, v_arg)
 		WHEN '/anular' THEN invoice.telegram_void(upd, v_arg)
 		WHEN '/cancelar' THEN invoice.telegram_cancel(upd, v_tg)
-		END;
+		END);
 	RETURN coalesce(v_out, jsonb_build_array(invoice.telegram_say(upd,
 		'No entendí. Escribe /ayuda para ver los comandos.')));
 END

@@ -235,6 +235,57 @@ q -c "UPDATE invoice.telegram_sessions SET shop_expires_at = now() - interval '1
 out=$(msg 3001 "/facturas")
 t=$(text "$out"); echo "$t" | grep -q '¿En qué tienda'; ok $? "once the choice expired, it is asked again" "$t"
 
+# /nueva, step by step
+rest
+press 3001 "t:1" >/dev/null
+out=$(msg 3001 "/nueva")
+t=$(text "$out"); echo "$t" | grep -q '¿Para qué cliente?'; ok $? "/nueva asks for the customer" "$t"
+out=$(msg 3001 "maría")
+is "$(jq -r '[.[0].params.reply_markup.inline_keyboard[][] | .callback_data] | join(" ")' <<<"$out")" "c:1" "a name offers the matching customers as buttons"
+out=$(press 3001 "c:1")
+t=$(text "$out"); is "$(methods "$out")" "answerCallbackQuery,sendMessage" "choosing one is answered"
+echo "$t" | grep -q 'Cliente: <b>María &lt;Pérez&gt; &amp; Cía</b>'; ok $? "and the items are asked for" "$t"
+out=$(msg 3001 "Anillo <oro>; 1; 1.250.000; 3,5")
+t=$(text "$out"); echo "$t" | grep -q '1. 1 × Anillo &lt;oro&gt;: \$ 1.487.500,00' && echo "$t" | grep -q 'Total: \$ 1.487.500,00'
+ok $? "an item line shows the lines so far and the running total" "$t"
+is "$(jq -r '[.[0].params.reply_markup.inline_keyboard[][] | .text + "=" + .callback_data] | join(" ")' <<<"$out")" \
+   "Agregar ítem=n:add Emitir=n:issue Cancelar=n:cancel" "with the buttons Agregar ítem, Emitir and Cancelar"
+msg 3001 "Cadena; 2; 100.000" >/dev/null
+out=$(msg 3001 "Dije; 3; 33.333,33")
+t=$(text "$out"); echo "$t" | grep -q 'Total: \$ 1.844.499,99'; ok $? "three items, the total as the API computes it" "$t"
+out=$(msg 3001 "malo")
+t=$(text "$out"); echo "$t" | grep -q 'Escribe el ítem así'; ok $? "a line that is no item is explained" "$t"
+out=$(msg 3001 "Nada; 0; 5")
+t=$(text "$out"); echo "$t" | grep -q 'La cantidad debe ser mayor que cero'; ok $? "add_item's refusal becomes a polite message" "$t"
+out=$(press 3001 "n:add")
+t=$(text "$out"); echo "$t" | grep -q 'siguiente ítem'; ok $? "Agregar ítem asks for the next item" "$t"
+out=$(press 3001 "n:issue")
+t=$(text "$out"); echo "$t" | grep -q '¿Emito la factura a <b>María &lt;Pérez&gt; &amp; Cía</b> por <b>\$ 1.844.499,99</b>?'
+ok $? "Emitir asks to confirm" "$t"
+is "$(q -c "SELECT count(*) FROM invoice.invoices WHERE number IS NOT NULL AND org_id = 1")" "2" "nothing issued before Confirmar"
+out=$(press 3001 "n:ok")
+is "$(methods "$out")" "answerCallbackQuery,sendMessage,sendDocument" "Confirmar is answered, issues and sends the PDF"
+t=$(text "$out"); echo "$t" | grep -q 'Factura <b>FV3</b> emitida por <b>\$ 1.844.499,99</b>'; ok $? "replying with the number" "$t"
+is "$(q -c "SELECT i.status, i.created_by, count(*), sum(it.weight_grams) FROM invoice.invoices i JOIN invoice.invoice_items it USING (org_id, invoice_id) WHERE i.number_text = 'FV3' GROUP BY 1, 2")" \
+   "issued|2|3|3.500" "the invoice: issued, by the linked user, three items with the weight"
+aid=$(jq '.[2].action_id' <<<"$out")
+qb -1 -At -c "SELECT encode(content, 'base64') FROM invoice.telegram_document($aid)" | base64 -d > "$tmp/fv3.pdf" 2>/dev/null
+pdftotext "$tmp/fv3.pdf" - 2>/dev/null > "$tmp/fv3.txt"
+grep -q 'FV3' "$tmp/fv3.txt" && grep -q '1.844.499,99' "$tmp/fv3.txt"; ok $? "its PDF shows the number and the total" "$(head -5 "$tmp/fv3.txt")"
+out=$(press 3001 "n:ok")
+is "$(methods "$out")" "answerCallbackQuery" "Confirmar again does nothing more"
+is "$(q -c "SELECT count(*) FROM invoice.invoices WHERE org_id = 1 AND number IS NOT NULL")" "3" "one invoice issued"
+out=$(msg 3001 "/nueva")
+out=$(msg 3001 "CC 99887766 Pedro <P>")
+t=$(text "$out"); echo "$t" | grep -q 'Cliente: <b>Pedro &lt;P&gt;</b> (CC 99887766)'; ok $? "a document and a name create the customer" "$t"
+is "$(q -c "SELECT name FROM invoice.customers WHERE id_number = '99887766'")" "Pedro <P>" "through upsert_customer"
+out=$(msg 3001 "/cancelar")
+is "$(q -c "SELECT count(*) FROM invoice.invoices WHERE org_id = 1 AND status = 'draft' AND NOT is_deleted")" "0" "/cancelar deletes the draft"
+out=$(press 3001 "n:issue")
+is "$(methods "$out")" "answerCallbackQuery" "a button of a cancelled invoice is only answered"
+out=$(press 2002 "n:ok")
+is "$(methods "$out")" "answerCallbackQuery" "another shop's seller pressing Confirmar gets only the answer"
+
 # the rate limit
 for i in $(seq 1 20); do msg 4001 "/ayuda" >/dev/null; done
 out=$(msg 4001 "/ayuda")
