@@ -794,24 +794,1028 @@ $$;
 COMMENT ON FUNCTION invoice.telegram_refuse(jsonb) IS 'the reply to an update from a Telegram account linked to no user';
 
 /*
+ * The conversation's own rows.  An invitation belongs to a tenant (row
+ * level security, audited); only the SHA-256 of its code is kept, so the
+ * table and the audit log hold nothing that could be used to link an
+ * account.  A session belongs to a Telegram account, which may work for
+ * several shops: it keeps the shop chosen with /tienda, the step of a
+ * conversation in progress and the rate limit's window, each with its
+ * time to live; only the functions below reach it.
+ */
+CREATE TABLE invoice.telegram_invitations (
+	org_id				bigint NOT NULL,
+	code_hash			bytea NOT NULL,
+	user_id				bigint NOT NULL,
+	created_by			bigint,
+	created_at			timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	expires_at			timestamptz NOT NULL,
+	used_at				timestamptz,
+	used_by				bigint,
+	CONSTRAINT telegram_invitations_pkey PRIMARY KEY (org_id, code_hash),
+	CONSTRAINT telegram_invitations_user_fkey FOREIGN KEY (org_id, user_id) REFERENCES invoice.users (org_id, user_id),
+	CONSTRAINT telegram_invitations_used_check CHECK ((used_at IS NULL) OPERATOR(pg_catalog.=) (used_by IS NULL))
+);
+COMMENT ON TABLE invoice.telegram_invitations IS 'one-time codes (kept as their SHA-256) that link a Telegram account to a user with /start CODE (see invite_user)';
+-- "/start CODE" finds the code without knowing its tenant
+CREATE UNIQUE INDEX telegram_invitations_code_idx ON invoice.telegram_invitations (code_hash);
+-- random bytes: a histogram of them is useless and would copy them to pg_statistic
+ALTER TABLE invoice.telegram_invitations ALTER COLUMN code_hash SET STATISTICS 0;
+
+ALTER TABLE invoice.telegram_invitations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.telegram_invitations FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoice.telegram_invitations
+	USING (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()))
+	WITH CHECK (org_id OPERATOR(pg_catalog.=) (SELECT invoice.current_org()));
+SELECT invoice.audit_enable('invoice.telegram_invitations');
+SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_invitations', '');
+
+CREATE TABLE invoice.telegram_sessions (
+	telegram_user_id	bigint NOT NULL,
+	shop_org_id			bigint,
+	shop_expires_at		timestamptz,
+	state				jsonb,
+	state_expires_at	timestamptz,
+	window_started_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	window_updates		integer NOT NULL DEFAULT 0,
+	CONSTRAINT telegram_sessions_pkey PRIMARY KEY (telegram_user_id)
+);
+COMMENT ON TABLE invoice.telegram_sessions IS 'per Telegram account: the shop chosen with /tienda, the conversation''s step and the rate limit''s window, each with its time to live';
+-- no policy: only the conversation's functions (their owner) reach a row
+ALTER TABLE invoice.telegram_sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoice.telegram_sessions FORCE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_sessions', '');
+
+CREATE FUNCTION invoice.invite_user(user_id bigint, ttl interval DEFAULT '1 day')
+RETURNS text
+AS 'MODULE_PATHNAME', 'invoice_invite_user'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.invite_user(bigint, interval) IS 'a one-time code that links a Telegram account to a user of the current tenant with /start CODE; expires after ttl (tenant admin user or invoice_admin)';
+
+/*
+ * The conversation, in Spanish, parse_mode HTML.  telegram_dispatch picks
+ * a handler; each command is a function of its own that runs inside the
+ * linked user's tenant (set_tenant(org, user)), so the business rules,
+ * row level security and the audit (app_user_id) are those of any other
+ * client.  The functions run as the extension's owner, which bypasses row
+ * level security: every query below names the tenant (current_org())
+ * explicitly.  Whatever a user typed is escaped (telegram_html) before it
+ * is echoed; callback_data is a letter and an id ("v:12"), looked up in
+ * the user's tenant again when pressed.
+ */
+
+-- text for parse_mode HTML: &, < and > escaped (and " for attributes)
+CREATE FUNCTION invoice.telegram_html(t text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
+		t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
+$$;
+COMMENT ON FUNCTION invoice.telegram_html(text) IS 'text escaped for Telegram''s parse_mode HTML';
+
+-- an amount as the PDF prints it: "$ 1.250.000,00", "-$ 5,00"
+CREATE FUNCTION invoice.telegram_money(amount numeric)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN amount < 0 THEN '-' ELSE '' END OPERATOR(pg_catalog.||) '$ ' OPERATOR(pg_catalog.||)
+		   pg_catalog.translate(pg_catalog.to_char(pg_catalog.abs(pg_catalog.round(amount, 2)),
+							   'FM999,999,999,999,999,990.00'), ',.', '.,')
+$$;
+COMMENT ON FUNCTION invoice.telegram_money(numeric) IS 'an amount written as in the PDF: "$ 1.250.000,00"';
+
+-- a sendMessage to the update's chat, of the current tenant when inside one
+CREATE FUNCTION invoice.telegram_say(upd jsonb, html text, markup jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+		'method', 'sendMessage',
+		'org_id', invoice.current_org(),
+		'params', pg_catalog.jsonb_build_object(
+			'chat_id', invoice.telegram_chat_id(upd),
+			'parse_mode', 'HTML',
+			'text', html,
+			'reply_markup', markup)))
+$$;
+COMMENT ON FUNCTION invoice.telegram_say(jsonb, text, jsonb) IS 'a sendMessage action (parse_mode HTML) to the chat of an update';
+
+-- the answer every button press gets
+CREATE FUNCTION invoice.telegram_answer(upd jsonb, text text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.jsonb_build_array(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+		'method', 'answerCallbackQuery',
+		'params', pg_catalog.jsonb_build_object(
+			'callback_query_id', upd #>> '{callback_query,id}',
+			'text', text))))
+$$;
+COMMENT ON FUNCTION invoice.telegram_answer(jsonb, text) IS 'the answerCallbackQuery action for a button press (empty when the update is none)';
+
+-- the session row of an account, created when missing and locked
+CREATE FUNCTION invoice.telegram_session(telegram_user_id bigint)
+RETURNS invoice.telegram_sessions
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s			invoice.telegram_sessions;
+BEGIN
+	INSERT INTO invoice.telegram_sessions AS t (telegram_user_id) VALUES ($1)
+		ON CONFLICT ON CONSTRAINT telegram_sessions_pkey DO UPDATE SET telegram_user_id = t.telegram_user_id
+		RETURNING * INTO s;
+	RETURN s;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_session(bigint) IS 'the conversation''s row of a Telegram account, locked for this transaction';
+
+/*
+ * telegram_rate: counts one more update of an account in its current
+ * one-minute window and returns the count; the caller allows 20.
+ */
+CREATE FUNCTION invoice.telegram_rate(telegram_user_id bigint)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_count		integer;
+BEGIN
+	PERFORM invoice.telegram_session($1);
+	UPDATE invoice.telegram_sessions s
+	   SET window_started_at = CASE WHEN s.window_started_at > now() - interval '1 minute'
+									THEN s.window_started_at ELSE now() END,
+		   window_updates = CASE WHEN s.window_started_at > now() - interval '1 minute'
+								 THEN s.window_updates + 1 ELSE 1 END
+	 WHERE s.telegram_user_id = $1
+	RETURNING s.window_updates INTO v_count;
+	RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_rate(bigint) IS 'counts an update of a Telegram account in its one-minute window; returns the count';
+
+-- enters the tenant of a linked user for the rest of the transaction; the
+-- bridge calls telegram_handle outside a transaction block, where
+-- set_tenant warns that the context lasts only for the statement (which
+-- is what is meant here): the warning would land in the bridge's log as a
+-- line that is not JSON
+CREATE FUNCTION invoice.telegram_enter(org_id bigint, user_id bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = error
+AS $$
+BEGIN
+	PERFORM invoice.set_tenant($1, $2);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_enter(bigint, bigint) IS 'set_tenant(org_id, user_id) for the conversation, without the warning meant for interactive sessions';
+
+/*
+ * telegram_link: "/start CODE".  A valid code (unused, unexpired) links
+ * the account to the invited user, once; anything else gets the same
+ * polite refusal, which names no tenant.
+ */
+CREATE FUNCTION invoice.telegram_link(upd jsonb, code text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_tg		bigint := (upd #>> '{message,from,id}')::bigint;
+	v_inv		invoice.telegram_invitations;
+	v_user		text;
+	v_shop		text;
+BEGIN
+	SELECT i.* INTO v_inv
+	  FROM invoice.telegram_invitations i
+	  JOIN invoice.users u ON u.org_id = i.org_id AND u.user_id = i.user_id AND u.is_active
+	  JOIN invoice.organizations o ON o.org_id = i.org_id AND o.is_active
+	 WHERE i.code_hash = sha256(convert_to(lower(code), 'UTF8'))
+	   AND i.used_at IS NULL AND i.expires_at > now()
+	   FOR UPDATE OF i;
+	IF NOT FOUND OR v_tg IS NULL THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			E'Ese código no es válido: puede que ya se haya usado o que haya vencido.\n\n'
+			'Si tu cuenta de Telegram no está vinculada a ninguna tienda, pide a quien '
+			'administra la joyería un código nuevo y envíalo así: <code>/start CÓDIGO</code>'));
+	END IF;
+	IF EXISTS (SELECT 1 FROM invoice.users u
+				WHERE u.org_id = v_inv.org_id AND u.telegram_user_id = v_tg
+				  AND u.user_id <> v_inv.user_id) THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			'Esta cuenta de Telegram ya está vinculada a otro usuario de esa tienda. '
+			'Pide a quien la administra que lo revise.'));
+	END IF;
+
+	-- the linked user writes the link, so the audit names them
+	PERFORM invoice.telegram_enter(v_inv.org_id, v_inv.user_id);
+	UPDATE invoice.users u SET telegram_user_id = v_tg
+	 WHERE u.org_id = v_inv.org_id AND u.user_id = v_inv.user_id
+	RETURNING u.display_name INTO v_user;
+	UPDATE invoice.telegram_invitations i SET used_at = now(), used_by = v_tg
+	 WHERE i.org_id = v_inv.org_id AND i.code_hash = v_inv.code_hash;
+	PERFORM invoice.telegram_session(v_tg);
+	UPDATE invoice.telegram_sessions s
+	   SET shop_org_id = v_inv.org_id, shop_expires_at = now() + interval '30 days',
+		   state = NULL, state_expires_at = NULL
+	 WHERE s.telegram_user_id = v_tg;
+	SELECT o.name INTO v_shop FROM invoice.organizations o WHERE o.org_id = v_inv.org_id;
+	RETURN jsonb_build_array(invoice.telegram_say(upd,
+		format(E'¡Listo, %s! Tu cuenta quedó vinculada a <b>%s</b>.\n\nEscribe /ayuda para ver lo que puedo hacer.',
+			   invoice.telegram_html(v_user), invoice.telegram_html(v_shop))));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_link(jsonb, text) IS '/start CODE: links the sender''s Telegram account to the invited user, once';
+
+-- the shops an account works for, to choose from
+CREATE FUNCTION invoice.telegram_shops(upd jsonb, telegram_user_id bigint, intro text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_array(invoice.telegram_say(upd,
+		coalesce(intro, '') || '¿En qué tienda vas a trabajar?',
+		jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(jsonb_build_object(
+			'text', o.name, 'callback_data', 't:' || o.org_id)) ORDER BY o.name COLLATE "C", o.org_id))))
+	  FROM invoice.users u
+	  JOIN invoice.organizations o ON o.org_id = u.org_id AND o.is_active
+	 WHERE u.telegram_user_id = $2 AND u.is_active
+$$;
+COMMENT ON FUNCTION invoice.telegram_shops(jsonb, bigint, text) IS '/tienda: the buttons to choose among the shops an account is linked to';
+
+-- a button "t:ORG": the shop to work in, if the account works for it
+CREATE FUNCTION invoice.telegram_choose_shop(upd jsonb, telegram_user_id bigint, org_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_shop		text;
+BEGIN
+	SELECT o.name INTO v_shop
+	  FROM invoice.users u
+	  JOIN invoice.organizations o ON o.org_id = u.org_id AND o.is_active
+	 WHERE u.telegram_user_id = $2 AND u.org_id = $3 AND u.is_active;
+	IF NOT FOUND THEN
+		RETURN invoice.telegram_answer(upd, 'Esa opción ya no está disponible.');
+	END IF;
+	UPDATE invoice.telegram_sessions s
+	   SET shop_org_id = $3, shop_expires_at = now() + interval '30 days',
+		   state = NULL, state_expires_at = NULL
+	 WHERE s.telegram_user_id = $2;
+	RETURN invoice.telegram_answer(upd, 'Tienda elegida')
+		|| jsonb_build_array(invoice.telegram_say(upd,
+			format('Ahora trabajas en <b>%s</b>. Escribe /ayuda para ver los comandos.', invoice.telegram_html(v_shop))));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_choose_shop(jsonb, bigint, bigint) IS 'a /tienda button: the shop an account works in from now on';
+
+CREATE FUNCTION invoice.telegram_help(upd jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_array(invoice.telegram_say(upd,
+		E'<b>Comandos</b>\n' ||
+		E'/nueva: crear una factura paso a paso\n' ||
+		E'/facturas: las 10 facturas más recientes\n' ||
+		E'/ver NÚMERO: ver una factura\n' ||
+		E'/pdf NÚMERO: recibir el PDF de una factura\n' ||
+		E'/buscar TEXTO: buscar por cliente, documento o número\n' ||
+		E'/pago NÚMERO MONTO [método]: registrar un pago (efectivo, tarjeta, transferencia, nequi, daviplata, cheque, otro)\n' ||
+		E'/anular NÚMERO MOTIVO: anular una factura (administradores)\n' ||
+		E'/tienda: elegir la tienda en la que trabajas\n' ||
+		E'/cancelar: cancelar lo que está en curso\n' ||
+		E'/ayuda: esta lista'))
+$$;
+COMMENT ON FUNCTION invoice.telegram_help(jsonb) IS '/ayuda: the list of commands';
+
+-- an issued invoice of the current tenant by what the user typed:
+-- its number text ("FV123") or its number ("123")
+CREATE FUNCTION invoice.telegram_find(number text)
+RETURNS bigint
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT i.invoice_id
+	  FROM invoice.invoices i
+	 WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
+	   AND (upper(i.number_text) = upper(btrim($1))
+			OR i.number = CASE WHEN btrim($1) ~ '^[0-9]{1,18}$' THEN btrim($1)::bigint END)
+	 ORDER BY (upper(i.number_text) = upper(btrim($1))) DESC
+	 LIMIT 1
+$$;
+COMMENT ON FUNCTION invoice.telegram_find(text) IS 'the issued invoice of the current tenant with that number (as "FV123" or "123"), or NULL';
+
+-- the status of an invoice, in Spanish
+CREATE FUNCTION invoice.telegram_status(status text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE status WHEN 'draft' THEN 'borrador' WHEN 'issued' THEN 'emitida'
+					   WHEN 'paid' THEN 'pagada' WHEN 'void' THEN 'anulada' ELSE status END
+$$;
+COMMENT ON FUNCTION invoice.telegram_status(text) IS 'an invoice status in Spanish';
+
+-- one line per invoice and a row of buttons (Ver, PDF) for each
+CREATE FUNCTION invoice.telegram_list(upd jsonb, title text, ids bigint[])
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_array(CASE WHEN count(*) = 0
+		THEN invoice.telegram_say(upd, title || E'\n\nNo encontré facturas.')
+		ELSE invoice.telegram_say(upd,
+			title || E'\n\n' || string_agg(format('<b>%s</b> · %s · %s · %s · %s',
+				invoice.telegram_html(i.number_text),
+				to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD'),
+				invoice.telegram_html(c.name), invoice.telegram_money(i.total),
+				invoice.telegram_status(i.status)), E'\n' ORDER BY t.ord),
+			jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(
+				jsonb_build_object('text', 'Ver ' || i.number_text, 'callback_data', 'v:' || i.invoice_id),
+				jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id)) ORDER BY t.ord)))
+		END)
+	  FROM unnest(ids) WITH ORDINALITY AS t(id, ord)
+	  JOIN invoice.invoices i ON i.org_id = invoice.current_org() AND i.invoice_id = t.id
+	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+	  JOIN invoice.organizations o ON o.org_id = i.org_id
+$$;
+COMMENT ON FUNCTION invoice.telegram_list(jsonb, text, bigint[]) IS 'a list of invoices of the current tenant with buttons to view each or get its PDF';
+
+CREATE FUNCTION invoice.telegram_invoices(upd jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT invoice.telegram_list(upd, '<b>Facturas recientes</b>',
+		coalesce((SELECT array_agg(x.invoice_id ORDER BY x.issued_at DESC, x.invoice_id DESC)
+					FROM (SELECT i.invoice_id, i.issued_at FROM invoice.invoices i
+						   WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
+						   ORDER BY i.issued_at DESC, i.invoice_id DESC LIMIT 10) x), '{}'))
+$$;
+COMMENT ON FUNCTION invoice.telegram_invoices(jsonb) IS '/facturas: the latest 10 issued invoices of the current tenant';
+
+CREATE FUNCTION invoice.telegram_search(upd jsonb, arg text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_pat		text;
+	v_ids		bigint[];
+BEGIN
+	IF btrim(arg) = '' THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd, 'Escribe qué buscar, por ejemplo: <code>/buscar María</code>'));
+	END IF;
+	v_pat := '%' || replace(replace(replace(btrim(arg), '\', '\\'), '%', '\%'), '_', '\_') || '%';
+	SELECT coalesce(array_agg(x.invoice_id ORDER BY x.issued_at DESC, x.invoice_id DESC), '{}') INTO v_ids
+	  FROM (SELECT i.invoice_id, i.issued_at
+			  FROM invoice.invoices i
+			  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+			 WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
+			   AND (c.name ILIKE v_pat OR c.id_number ILIKE v_pat OR i.number_text ILIKE v_pat)
+			 ORDER BY i.issued_at DESC, i.invoice_id DESC LIMIT 10) x;
+	RETURN invoice.telegram_list(upd, format('<b>Resultados para «%s»</b>', invoice.telegram_html(btrim(arg))), v_ids);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_search(jsonb, text) IS '/buscar TEXTO: issued invoices of the current tenant by customer name, document or number';
+
+-- the details of an invoice of the current tenant, with a PDF button
+CREATE FUNCTION invoice.telegram_show(upd jsonb, invoice_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_array(invoice.telegram_say(upd,
+		format(E'<b>Factura %s</b> (%s)\nCliente: %s (%s %s)\nFecha: %s\n\n%s\n\nSubtotal: %s\nDescuentos: %s\nIVA: %s\n<b>Total: %s</b>\nPagado: %s\nSaldo: %s',
+			invoice.telegram_html(i.number_text), invoice.telegram_status(i.status),
+			invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number),
+			to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD HH24:MI'),
+			(SELECT string_agg(format('%s × %s: %s', replace(trim_scale(it.quantity)::text, '.', ','),
+									  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
+							   E'\n' ORDER BY it.line_no)
+			   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
+			invoice.telegram_money(i.subtotal), invoice.telegram_money(i.discount_total),
+			invoice.telegram_money(i.tax_total), invoice.telegram_money(i.total),
+			invoice.telegram_money(i.amount_paid), invoice.telegram_money(i.total - i.amount_paid)),
+		jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+			jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id))))))
+	  FROM invoice.invoices i
+	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+	  JOIN invoice.organizations o ON o.org_id = i.org_id
+	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL
+$$;
+COMMENT ON FUNCTION invoice.telegram_show(jsonb, bigint) IS 'an issued invoice of the current tenant: customer, items, totals and balance';
+
+-- the sendDocument of an invoice's PDF (telegram_document renders it)
+CREATE FUNCTION invoice.telegram_pdf_action(upd jsonb, invoice_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_array(jsonb_build_object(
+		'method', 'sendDocument',
+		'org_id', i.org_id,
+		'params', jsonb_build_object(
+			'chat_id', invoice.telegram_chat_id(upd),
+			'parse_mode', 'HTML',
+			'caption', format('Factura <b>%s</b> · %s', invoice.telegram_html(i.number_text), invoice.telegram_money(i.total))),
+		'document', jsonb_build_object(
+			'invoice_id', i.invoice_id, 'format', 'pdf',
+			'filename', coalesce(nullif(regexp_replace(i.number_text, '[^A-Za-z0-9_-]', '', 'g'), ''), 'factura') || '.pdf')))
+	  FROM invoice.invoices i
+	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL
+$$;
+COMMENT ON FUNCTION invoice.telegram_pdf_action(jsonb, bigint) IS 'the sendDocument action of an issued invoice''s PDF, for the current tenant';
+
+CREATE FUNCTION invoice.telegram_not_found(upd jsonb, number text)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_array(invoice.telegram_say(upd,
+		CASE WHEN btrim(number) = '' THEN 'Escribe el número de la factura, por ejemplo: <code>/ver FV123</code>'
+			 ELSE format('No encontré la factura <b>%s</b> en esta tienda.', invoice.telegram_html(btrim(number))) END))
+$$;
+COMMENT ON FUNCTION invoice.telegram_not_found(jsonb, text) IS 'the reply when no invoice has the number typed';
+
+CREATE FUNCTION invoice.telegram_view(upd jsonb, arg text)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(invoice.telegram_show(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg))
+$$;
+COMMENT ON FUNCTION invoice.telegram_view(jsonb, text) IS '/ver NÚMERO';
+
+CREATE FUNCTION invoice.telegram_pdf(upd jsonb, arg text)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(invoice.telegram_pdf_action(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg))
+$$;
+COMMENT ON FUNCTION invoice.telegram_pdf(jsonb, text) IS '/pdf NÚMERO';
+
+-- an amount as people type it: "1.250.000", "1250000", "1.250.000,50", "$ 80.000"
+CREATE FUNCTION invoice.telegram_amount(amount text)
+RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v			text := regexp_replace(amount, '[$\s]', '', 'g');
+BEGIN
+	IF v ~ '^[0-9]{1,3}(\.[0-9]{3})+(,[0-9]+)?$' OR v ~ '^[0-9]+,[0-9]+$' THEN
+		v := replace(replace(v, '.', ''), ',', '.');
+	ELSIF v !~ '^[0-9]+(\.[0-9]+)?$' THEN
+		RETURN NULL;
+	END IF;
+	RETURN v::numeric;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_amount(text) IS 'an amount typed the Colombian way ("1.250.000,50") or plainly ("1250000.50"), or NULL';
+
+CREATE FUNCTION invoice.telegram_payment(upd jsonb, arg text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_words		text[] := regexp_split_to_array(btrim(arg), '\s+');
+	v_id		bigint;
+	v_amount	numeric;
+	v_method	text;
+	v_state		text;
+	v_msg		text;
+BEGIN
+	IF cardinality(v_words) NOT BETWEEN 2 AND 3 OR v_words[1] = '' THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			'Escribe el número, el monto y, si quieres, el método: <code>/pago FV123 250.000 nequi</code>'));
+	END IF;
+	v_id := invoice.telegram_find(v_words[1]);
+	IF v_id IS NULL THEN
+		RETURN invoice.telegram_not_found(upd, v_words[1]);
+	END IF;
+	v_amount := invoice.telegram_amount(v_words[2]);
+	IF v_amount IS NULL THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			format('No entendí el monto «%s». Escríbelo así: <code>250.000</code> o <code>250000,50</code>',
+				   invoice.telegram_html(v_words[2]))));
+	END IF;
+	v_method := CASE lower(coalesce(v_words[3], 'efectivo'))
+		WHEN 'efectivo' THEN 'cash' WHEN 'tarjeta' THEN 'card' WHEN 'transferencia' THEN 'transfer'
+		WHEN 'cheque' THEN 'check' WHEN 'otro' THEN 'other' ELSE lower(v_words[3]) END;
+	BEGIN
+		PERFORM invoice.record_payment(v_id, v_amount, v_method);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT;
+		RETURN jsonb_build_array(invoice.telegram_say(upd, CASE
+			WHEN v_state = '55000' THEN 'Esa factura no admite pagos: solo se pagan facturas emitidas y sin pagar del todo.'
+			WHEN v_msg LIKE '%exceeds the balance%' THEN 'Ese pago es mayor que el saldo de la factura.'
+			WHEN v_msg LIKE '%"method"%' THEN format('No conozco el método «%s». Usa efectivo, tarjeta, transferencia, nequi, daviplata, cheque u otro.',
+													invoice.telegram_html(v_words[3]))
+			WHEN v_state IN ('22023', '22003') THEN 'Ese monto no es válido: debe ser mayor que cero y tener a lo sumo dos decimales.'
+			ELSE 'No pude registrar el pago. Inténtalo de nuevo en un momento.' END));
+	END;
+	RETURN jsonb_build_array(invoice.telegram_say(upd,
+		(SELECT format(E'Pago de %s registrado en la factura <b>%s</b>.\nSaldo: %s%s',
+					   invoice.telegram_money(v_amount), invoice.telegram_html(i.number_text),
+					   invoice.telegram_money(i.total - i.amount_paid),
+					   CASE WHEN i.status = 'paid' THEN ' (pagada)' ELSE '' END)
+		   FROM invoice.invoices i WHERE i.org_id = invoice.current_org() AND i.invoice_id = v_id)));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_payment(jsonb, text) IS '/pago NÚMERO MONTO [método]: record_payment, its errors in Spanish';
+
+CREATE FUNCTION invoice.telegram_void(upd jsonb, arg text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_number	text := substring(btrim(arg) from '^\S+');
+	v_reason	text := btrim(substring(btrim(arg) from '^\S+\s+(.*)$'));
+	v_id		bigint;
+	v_state		text;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM invoice.users u
+					WHERE u.org_id = invoice.current_org() AND u.user_id = invoice.current_user_id()
+					  AND u.role = 'admin') THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd, 'Solo quien administra la tienda puede anular facturas.'));
+	END IF;
+	IF v_number IS NULL OR coalesce(v_reason, '') = '' THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			'Escribe el número y el motivo: <code>/anular FV123 error en el precio</code>'));
+	END IF;
+	v_id := invoice.telegram_find(v_number);
+	IF v_id IS NULL THEN
+		RETURN invoice.telegram_not_found(upd, v_number);
+	END IF;
+	BEGIN
+		PERFORM invoice.void(v_id, v_reason);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
+		RETURN jsonb_build_array(invoice.telegram_say(upd, CASE
+			WHEN v_state = '55000' THEN 'Esa factura no se puede anular: ya está anulada.'
+			ELSE 'No pude anular la factura. Inténtalo de nuevo en un momento.' END));
+	END;
+	RETURN jsonb_build_array(invoice.telegram_say(upd,
+		format('Factura <b>%s</b> anulada. Motivo: %s', invoice.telegram_html(v_number), invoice.telegram_html(v_reason))));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_void(jsonb, text) IS '/anular NÚMERO MOTIVO: void, for the tenant''s admin users only';
+
+CREATE FUNCTION invoice.telegram_cancel(upd jsonb, telegram_user_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM invoice.telegram_drop_draft($2);
+	RETURN jsonb_build_array(invoice.telegram_say(upd, 'Listo, cancelé lo que estaba en curso.'));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_cancel(jsonb, bigint) IS '/cancelar: forgets the invoice in progress, deleting its draft';
+
+-- a button press of a linked user inside their shop: "v:ID" or "p:ID"
+CREATE FUNCTION invoice.telegram_button(upd jsonb, data text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id		bigint;
+	v_out		jsonb;
+BEGIN
+	IF data ~ '^[vp]:[0-9]{1,18}$' THEN
+		v_id := substr(data, 3)::bigint;
+		v_out := CASE left(data, 1) WHEN 'v' THEN invoice.telegram_show(upd, v_id)
+									ELSE invoice.telegram_pdf_action(upd, v_id) END;
+	ELSIF data ~ '^[cn]:' THEN
+		-- the buttons of /nueva answer the press themselves
+		RETURN coalesce(invoice.telegram_step_button(upd, (upd #>> '{callback_query,from,id}')::bigint, data),
+						invoice.telegram_answer(upd, 'Esa opción ya no está disponible.'));
+	END IF;
+	IF v_out IS NULL THEN
+		RETURN invoice.telegram_answer(upd, 'Esa opción ya no está disponible.');
+	END IF;
+	RETURN invoice.telegram_answer(upd) || v_out;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_button(jsonb, text) IS 'a button press (view, PDF, the steps of /nueva) checked against the current tenant';
+
+/*
+ * /nueva, step by step.  The step lives in telegram_sessions.state for an
+ * hour: {"step": "customer"}, then {"step": "items", "invoice_id": N} (a
+ * draft of the current tenant), then {"step": "confirm", ...}.  Each step
+ * calls the same API functions as any client (upsert_customer,
+ * create_invoice, add_item, issue, delete_draft); their errors become
+ * polite messages and leave the step where it was.
+ */
+
+-- the step of an account's invoice in progress, in the current tenant
+CREATE FUNCTION invoice.telegram_step(telegram_user_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT s.state FROM invoice.telegram_sessions s
+	 WHERE s.telegram_user_id = $1 AND s.state_expires_at > now()
+	   AND (s.state ->> 'org_id')::bigint = invoice.current_org()
+$$;
+COMMENT ON FUNCTION invoice.telegram_step(bigint) IS 'the step of the invoice an account is creating in the current tenant, or NULL';
+
+CREATE FUNCTION invoice.telegram_set_step(telegram_user_id bigint, state jsonb)
+RETURNS void
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	UPDATE invoice.telegram_sessions s
+	   SET state = CASE WHEN $2 IS NOT NULL THEN $2 || jsonb_build_object('org_id', invoice.current_org()) END,
+		   state_expires_at = CASE WHEN $2 IS NOT NULL THEN now() + interval '1 hour' END
+	 WHERE s.telegram_user_id = $1
+$$;
+COMMENT ON FUNCTION invoice.telegram_set_step(bigint, jsonb) IS 'sets (or, with NULL, forgets) the step of an account''s invoice in progress, for an hour';
+
+CREATE FUNCTION invoice.telegram_new(upd jsonb, telegram_user_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM invoice.telegram_drop_draft($2);
+	PERFORM invoice.telegram_set_step($2, '{"step": "customer"}');
+	RETURN jsonb_build_array(invoice.telegram_say(upd,
+		E'<b>Nueva factura</b>\n¿Para qué cliente? Escribe el documento y el nombre, '
+		'por ejemplo <code>CC 1020304050 María Pérez</code>, o parte del nombre para buscarlo.'));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_new(jsonb, bigint) IS '/nueva: starts an invoice, asking for the customer';
+
+-- the draft of the invoice in progress, deleted (nothing when there is none)
+CREATE FUNCTION invoice.telegram_drop_draft(telegram_user_id bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id		bigint := (invoice.telegram_step($1) ->> 'invoice_id')::bigint;
+BEGIN
+	IF v_id IS NOT NULL AND EXISTS (SELECT 1 FROM invoice.invoices i
+									 WHERE i.org_id = invoice.current_org() AND i.invoice_id = v_id
+									   AND i.status = 'draft' AND NOT i.is_deleted) THEN
+		PERFORM invoice.delete_draft(v_id);
+	END IF;
+	PERFORM invoice.telegram_set_step($1, NULL);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_drop_draft(bigint) IS 'forgets the invoice in progress of an account, deleting its draft';
+
+-- the customer chosen: a draft for them, and the items asked for
+CREATE FUNCTION invoice.telegram_customer_chosen(upd jsonb, telegram_user_id bigint, customer_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_id		bigint := invoice.create_invoice($3);
+BEGIN
+	PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'items', 'invoice_id', v_id));
+	RETURN jsonb_build_array(invoice.telegram_say(upd,
+		(SELECT format(E'Cliente: <b>%s</b> (%s %s).\n\nAhora los ítems, uno por mensaje: '
+					   '<code>descripción; cantidad; precio[; peso en gramos]</code>\n'
+					   'Por ejemplo: <code>Anillo oro 18k; 1; 1.250.000; 3,5</code>',
+					   invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number))
+		   FROM invoice.customers c WHERE c.org_id = invoice.current_org() AND c.customer_id = $3)));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_customer_chosen(jsonb, bigint, bigint) IS 'starts the draft of the invoice in progress for a customer and asks for the items';
+
+-- the customer step: "CC 1020304050 María Pérez" picks or creates; a name searches
+CREATE FUNCTION invoice.telegram_customer(upd jsonb, telegram_user_id bigint, input text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_m			text[] := regexp_match(btrim(input), '^(CC|CE|NIT|PP|TI|NUIP|FOREIGN)\s+(\S+)\s*(.*)$', 'i');
+	v_id		bigint;
+	v_buttons	jsonb;
+BEGIN
+	IF v_m IS NOT NULL THEN
+		SELECT c.customer_id INTO v_id FROM invoice.customers c
+		 WHERE c.org_id = invoice.current_org() AND c.id_type = upper(v_m[1]) AND c.id_number = v_m[2];
+		IF v_id IS NULL AND btrim(v_m[3]) = '' THEN
+			RETURN jsonb_build_array(invoice.telegram_say(upd,
+				format('No hay un cliente con %s %s. Escribe también su nombre para crearlo.',
+					   upper(v_m[1]), invoice.telegram_html(v_m[2]))));
+		ELSIF v_id IS NULL THEN
+			BEGIN
+				v_id := invoice.upsert_customer(upper(v_m[1]), v_m[2], btrim(v_m[3]));
+			EXCEPTION WHEN invalid_parameter_value OR string_data_right_truncation OR check_violation THEN
+				RETURN jsonb_build_array(invoice.telegram_say(upd,
+					format('No pude crear el cliente: revisa el documento «%s».', invoice.telegram_html(v_m[2]))));
+			END;
+		END IF;
+		RETURN invoice.telegram_customer_chosen(upd, $2, v_id);
+	END IF;
+	SELECT jsonb_agg(jsonb_build_array(jsonb_build_object(
+			   'text', format('%s (%s %s)', x.name, x.id_type, x.id_number), 'callback_data', 'c:' || x.customer_id))
+			   ORDER BY x.name COLLATE "C", x.customer_id)
+	  INTO v_buttons
+	  FROM (SELECT c.* FROM invoice.customers c
+			 WHERE c.org_id = invoice.current_org()
+			   AND c.name ILIKE '%' || replace(replace(replace(btrim(input), '\', '\\'), '%', '\%'), '_', '\_') || '%'
+			 ORDER BY c.name COLLATE "C", c.customer_id LIMIT 8) x;
+	IF v_buttons IS NULL THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			format('No encontré clientes con «%s». Escribe el documento y el nombre: <code>CC 1020304050 María Pérez</code>',
+				   invoice.telegram_html(btrim(input)))));
+	END IF;
+	RETURN jsonb_build_array(invoice.telegram_say(upd, 'Elige el cliente:',
+		jsonb_build_object('inline_keyboard', v_buttons)));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_customer(jsonb, bigint, text) IS 'the customer step of /nueva: by document (picks or creates) or by name (buttons)';
+
+-- the draft so far, its running total and what can be done next
+CREATE FUNCTION invoice.telegram_draft(upd jsonb, invoice_id bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_array(invoice.telegram_say(upd,
+		format(E'<b>Factura en curso</b> para %s\n\n%s\n\n<b>Total: %s</b>',
+			invoice.telegram_html(c.name),
+			(SELECT string_agg(format('%s. %s × %s: %s', it.line_no, replace(trim_scale(it.quantity)::text, '.', ','),
+									  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
+							   E'\n' ORDER BY it.line_no)
+			   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
+			invoice.telegram_money(i.total)),
+		jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+			jsonb_build_object('text', 'Agregar ítem', 'callback_data', 'n:add'),
+			jsonb_build_object('text', 'Emitir', 'callback_data', 'n:issue'),
+			jsonb_build_object('text', 'Cancelar', 'callback_data', 'n:cancel'))))))
+	  FROM invoice.invoices i
+	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2
+$$;
+COMMENT ON FUNCTION invoice.telegram_draft(jsonb, bigint) IS 'the invoice in progress: its lines, running total and the buttons Agregar ítem, Emitir, Cancelar';
+
+-- the items step: "descripción; cantidad; precio[; peso en gramos]"
+CREATE FUNCTION invoice.telegram_item(upd jsonb, invoice_id bigint, input text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_parts		text[] := regexp_split_to_array(input, '\s*;\s*');
+	v_qty		numeric;
+	v_price		numeric;
+	v_weight	numeric;
+	v_item		jsonb;
+	v_msg		text;
+BEGIN
+	IF cardinality(v_parts) NOT BETWEEN 3 AND 4 OR btrim(v_parts[1]) = '' THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			'Escribe el ítem así: <code>descripción; cantidad; precio[; peso en gramos]</code>'));
+	END IF;
+	v_qty := invoice.telegram_amount(v_parts[2]);
+	v_price := invoice.telegram_amount(v_parts[3]);
+	v_weight := CASE WHEN cardinality(v_parts) = 4 THEN invoice.telegram_amount(v_parts[4]) END;
+	IF v_qty IS NULL OR v_price IS NULL OR (cardinality(v_parts) = 4 AND v_weight IS NULL) THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			'No entendí la cantidad, el precio o el peso. Escríbelos como números: <code>Anillo; 1; 1.250.000; 3,5</code>'));
+	END IF;
+	v_item := jsonb_strip_nulls(jsonb_build_object('description', btrim(v_parts[1]), 'quantity', v_qty,
+												   'unit_price', v_price, 'weight_grams', v_weight));
+	BEGIN
+		PERFORM invoice.add_item($2, v_item);
+	EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR string_data_right_truncation THEN
+		GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
+		RETURN jsonb_build_array(invoice.telegram_say(upd, CASE
+			WHEN v_msg LIKE '%quantity%' THEN 'La cantidad debe ser mayor que cero, con a lo sumo 3 decimales.'
+			WHEN v_msg LIKE '%unit_price%' THEN 'El precio no puede ser negativo y tiene a lo sumo 2 decimales.'
+			WHEN v_msg LIKE '%weight%' THEN 'El peso no es válido.'
+			WHEN v_msg LIKE '%description%' THEN 'La descripción no es válida (¿muy larga?).'
+			ELSE 'No pude agregar ese ítem: revisa los valores.' END));
+	END;
+	RETURN invoice.telegram_draft(upd, $2);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_item(jsonb, bigint, text) IS 'the items step of /nueva: one line added to the draft, then the running total';
+
+-- plain text during /nueva goes to its step
+CREATE FUNCTION invoice.telegram_step_text(upd jsonb, telegram_user_id bigint, input text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_step		jsonb := invoice.telegram_step($2);
+BEGIN
+	RETURN CASE v_step ->> 'step'
+		WHEN 'customer' THEN invoice.telegram_customer(upd, $2, input)
+		WHEN 'items' THEN invoice.telegram_item(upd, (v_step ->> 'invoice_id')::bigint, input)
+		WHEN 'confirm' THEN jsonb_build_array(invoice.telegram_say(upd,
+			'Pulsa <b>Confirmar</b> para emitir la factura, o /cancelar.'))
+		END;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_step_text(jsonb, bigint, text) IS 'a message typed during /nueva, handed to its step (NULL when none is in progress)';
+
+-- the buttons of /nueva: "c:ID" (a customer), "n:add", "n:issue", "n:ok", "n:cancel"
+CREATE FUNCTION invoice.telegram_step_button(upd jsonb, telegram_user_id bigint, data text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_step		jsonb := invoice.telegram_step($2);
+	v_id		bigint := (v_step ->> 'invoice_id')::bigint;
+	v_number	text;
+BEGIN
+	IF data ~ '^c:[0-9]{1,18}$' AND v_step ->> 'step' = 'customer'
+		AND EXISTS (SELECT 1 FROM invoice.customers c
+					 WHERE c.org_id = invoice.current_org() AND c.customer_id = substr(data, 3)::bigint) THEN
+		RETURN invoice.telegram_answer(upd) || invoice.telegram_customer_chosen(upd, $2, substr(data, 3)::bigint);
+	ELSIF data = 'n:cancel' AND v_step IS NOT NULL THEN
+		PERFORM invoice.telegram_drop_draft($2);
+		RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd, 'Cancelé la factura en curso.'));
+	ELSIF data = 'n:add' AND v_step ->> 'step' IN ('items', 'confirm') THEN
+		PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'items', 'invoice_id', v_id));
+		RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd,
+			'Escribe el siguiente ítem: <code>descripción; cantidad; precio[; peso en gramos]</code>'));
+	ELSIF data = 'n:issue' AND v_step ->> 'step' = 'items' THEN
+		IF NOT EXISTS (SELECT 1 FROM invoice.invoice_items it
+						WHERE it.org_id = invoice.current_org() AND it.invoice_id = v_id) THEN
+			RETURN invoice.telegram_answer(upd, 'Agrega al menos un ítem antes de emitir.');
+		END IF;
+		PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'confirm', 'invoice_id', v_id));
+		RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd,
+			(SELECT format('¿Emito la factura a <b>%s</b> por <b>%s</b>? Después no se podrá cambiar.',
+						   invoice.telegram_html(c.name), invoice.telegram_money(i.total))
+			   FROM invoice.invoices i JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+			  WHERE i.org_id = invoice.current_org() AND i.invoice_id = v_id),
+			jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+				jsonb_build_object('text', 'Confirmar', 'callback_data', 'n:ok'),
+				jsonb_build_object('text', 'Cancelar', 'callback_data', 'n:cancel'))))));
+	ELSIF data = 'n:ok' AND v_step ->> 'step' = 'confirm' THEN
+		BEGIN
+			v_number := invoice.issue(v_id);
+		EXCEPTION WHEN object_not_in_prerequisite_state OR invalid_parameter_value OR program_limit_exceeded THEN
+			RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd,
+				'No pude emitir la factura: revisa con quien administra la tienda la numeración autorizada.'));
+		END;
+		PERFORM invoice.telegram_set_step($2, NULL);
+		RETURN invoice.telegram_answer(upd, 'Factura emitida')
+			|| jsonb_build_array(invoice.telegram_say(upd,
+				(SELECT format('Factura <b>%s</b> emitida por <b>%s</b>. Te envío el PDF.',
+							   invoice.telegram_html(v_number), invoice.telegram_money(i.total))
+				   FROM invoice.invoices i WHERE i.org_id = invoice.current_org() AND i.invoice_id = v_id)))
+			|| invoice.telegram_pdf_action(upd, v_id);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_step_button(jsonb, bigint, text) IS 'a button of /nueva (customer, Agregar ítem, Emitir, Confirmar, Cancelar), valid only at its step; NULL otherwise';
+
+/*
  * telegram_dispatch: the replies to one update, as a jsonb array of
- * actions.  It picks the handler by the kind of update and by who sent
- * it; no account can be linked yet, so every sender is a stranger and
- * gets the refusal.  The conversation plugs in here.
+ * actions.  Strangers get the refusal (or, with "/start CODE", a link);
+ * a linked account works in its shop, as its user there; everyone is
+ * held to about 20 updates a minute.
  */
 CREATE FUNCTION invoice.telegram_dispatch(upd jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	v_cb		boolean := upd ? 'callback_query';
+	v_tg		bigint := coalesce(upd #>> '{message,from,id}', upd #>> '{callback_query,from,id}')::bigint;
+	v_text		text := btrim(coalesce(upd #>> '{message,text}', ''));
+	v_data		text := coalesce(upd #>> '{callback_query,data}', '');
+	v_cmd		text;
+	v_arg		text;
+	v_session	invoice.telegram_sessions;
+	v_org		bigint;
+	v_user		bigint;
+	v_shops		integer;
+	v_count		integer;
+	v_out		jsonb;
+	v_error		text;
 BEGIN
-	IF NOT (upd ? 'message' OR upd ? 'callback_query') THEN
+	IF NOT (upd ? 'message' OR v_cb) OR v_tg IS NULL THEN
 		RETURN '[]'::jsonb;		-- nothing else is asked for (allowed_updates)
 	END IF;
-	RETURN invoice.telegram_refuse(upd);
+
+	v_count := invoice.telegram_rate(v_tg);
+	IF v_count > 20 THEN
+		IF v_cb THEN
+			RETURN invoice.telegram_answer(upd, 'Vas muy rápido. Espera un minuto, por favor.');
+		ELSIF v_count = 21 THEN
+			RETURN jsonb_build_array(invoice.telegram_say(upd,
+				'Vas muy rápido: espera un minuto y vuelve a intentarlo, por favor.'));
+		END IF;
+		RETURN '[]'::jsonb;
+	END IF;
+
+	v_cmd := lower(substring(v_text from '^(/[A-Za-z]+)(@\w+)?(\s|$)'));
+	v_arg := coalesce(btrim(substring(v_text from '^/[A-Za-z]+(?:@\w+)?\s+(.*)$')), '');
+	IF v_cmd = '/start' AND v_arg <> '' THEN
+		RETURN invoice.telegram_link(upd, v_arg);
+	END IF;
+
+	-- the shop: the only one, or the one chosen and still linked
+	v_session := invoice.telegram_session(v_tg);
+	SELECT count(*), min(u.org_id) INTO v_shops, v_org
+	  FROM invoice.users u
+	  JOIN invoice.organizations o ON o.org_id = u.org_id AND o.is_active
+	 WHERE u.telegram_user_id = v_tg AND u.is_active;
+	IF v_shops = 0 THEN
+		RETURN invoice.telegram_refuse(upd);
+	END IF;
+	IF v_cb AND v_data ~ '^t:[0-9]{1,18}$' THEN
+		RETURN invoice.telegram_choose_shop(upd, v_tg, substr(v_data, 3)::bigint);
+	END IF;
+	IF v_shops > 1 THEN
+		v_org := NULL;
+		IF v_session.shop_expires_at > now() THEN
+			SELECT u.org_id INTO v_org FROM invoice.users u
+			 WHERE u.telegram_user_id = v_tg AND u.org_id = v_session.shop_org_id AND u.is_active;
+		END IF;
+		IF v_org IS NULL OR v_cmd = '/tienda' THEN
+			RETURN CASE WHEN v_cb THEN invoice.telegram_answer(upd) ELSE '[]'::jsonb END
+				|| invoice.telegram_shops(upd, v_tg);
+		END IF;
+	END IF;
+	SELECT u.user_id INTO v_user FROM invoice.users u WHERE u.org_id = v_org AND u.telegram_user_id = v_tg;
+	PERFORM invoice.telegram_enter(v_org, v_user);
+
+	BEGIN
+		IF v_cb THEN
+			v_out := invoice.telegram_button(upd, v_data);
+		ELSE
+			v_out := invoice.telegram_command(upd, v_cmd, v_arg, v_tg);
+		END IF;
+	EXCEPTION WHEN OTHERS THEN
+		-- a failure of ours: a polite message, and the update counts as
+		-- handled, so that the bridge does not offer it again and again
+		GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT;
+		RAISE LOG 'telegram: update % failed: %', upd ->> 'update_id', v_error;
+		v_out := CASE WHEN v_cb
+			THEN invoice.telegram_answer(upd, 'Lo siento, algo falló. Inténtalo de nuevo en un momento.')
+			ELSE jsonb_build_array(invoice.telegram_say(upd,
+				'Lo siento, algo falló de nuestro lado. Inténtalo de nuevo en un momento.')) END;
+	END;
+	RETURN v_out;
 END
 $$;
 COMMENT ON FUNCTION invoice.telegram_dispatch(jsonb) IS 'the actions that answer one Bot API update (called by telegram_handle)';
+
+-- the command a linked user typed, inside their shop
+CREATE FUNCTION invoice.telegram_command(upd jsonb, cmd text, arg text, telegram_user_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_out		jsonb;
+	v_cmd		text := cmd;
+	v_arg		text := arg;
+	v_tg		bigint := telegram_user_id;
+BEGIN
+	IF v_cmd IS NULL THEN
+		v_out := invoice.telegram_step_text(upd, v_tg, btrim(coalesce(upd #>> '{message,text}', '')));
+	END IF;
+	v_out := coalesce(v_out, CASE v_cmd
+		WHEN '/nueva' THEN invoice.telegram_new(upd, v_tg)
+		WHEN '/start' THEN invoice.telegram_help(upd)
+		WHEN '/ayuda' THEN invoice.telegram_help(upd)
+		WHEN '/help' THEN invoice.telegram_help(upd)
+		WHEN '/tienda' THEN jsonb_build_array(invoice.telegram_say(upd, 'Trabajas en una sola tienda.'))
+		WHEN '/facturas' THEN invoice.telegram_invoices(upd)
+		WHEN '/ver' THEN invoice.telegram_view(upd, v_arg)
+		WHEN '/pdf' THEN invoice.telegram_pdf(upd, v_arg)
+		WHEN '/buscar' THEN invoice.telegram_search(upd, v_arg)
+		WHEN '/pago' THEN invoice.telegram_payment(upd, v_arg)
+		WHEN '/anular' THEN invoice.telegram_void(upd, v_arg)
+		WHEN '/cancelar' THEN invoice.telegram_cancel(upd, v_tg)
+		END);
+	RETURN coalesce(v_out, jsonb_build_array(invoice.telegram_say(upd,
+		'No entendí. Escribe /ayuda para ver los comandos.')));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_command(jsonb, text, text, bigint) IS 'runs the command a linked user typed, one function a command';
 
 CREATE FUNCTION invoice.telegram_handle(update jsonb)
 RETURNS jsonb
@@ -990,10 +1994,15 @@ BEGIN
 	DELETE FROM invoice.telegram_outbox
 	 WHERE COALESCE(sent_at, dropped_at) OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) older_than)
 	   AND file_id IS NULL;
+	-- conversations whose shop choice and step have both expired
+	DELETE FROM invoice.telegram_sessions s
+	 WHERE s.window_started_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) older_than)
+	   AND COALESCE(s.shop_expires_at, '-infinity') OPERATOR(pg_catalog.<) pg_catalog.now()
+	   AND COALESCE(s.state_expires_at, '-infinity') OPERATOR(pg_catalog.<) pg_catalog.now();
 	RETURN v_inbox;
 END
 $$;
-COMMENT ON FUNCTION invoice.telegram_forget(interval) IS 'forgets inbox rows, and replies sent or dropped, older than older_than (at least 1 day); returns the inbox rows forgotten (invoice_bridge)';
+COMMENT ON FUNCTION invoice.telegram_forget(interval) IS 'forgets inbox rows, replies sent or dropped, and conversations all expired, older than older_than (at least 1 day); returns the inbox rows forgotten (invoice_bridge)';
 
 /* ------------------------------------------------------------------------
  * Operations: shop locations (PostGIS), housekeeping, scheduling, health
@@ -1275,6 +2284,10 @@ GRANT EXECUTE ON FUNCTION invoice.telegram_handle(jsonb),
 	invoice.telegram_document(bigint), invoice.telegram_sent(bigint, text),
 	invoice.telegram_failed(bigint, text, boolean), invoice.telegram_forget(interval)
 	TO invoice_bridge;
+-- the conversation's functions are called by telegram_handle only; the
+-- tenant's admin user creates invitations and reads them in the tenant
+GRANT SELECT ON invoice.telegram_invitations TO invoice_app;
+GRANT EXECUTE ON FUNCTION invoice.invite_user(bigint, interval) TO invoice_app;
 
 -- Operations: shop locations, housekeeping, health
 REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state,

@@ -9,8 +9,9 @@
 # call for, the database out of reach and PostgreSQL stopped and started
 # under the running bridge (503, no polling, then every update answered
 # once), one poller per token, kill -9 while the database holds an update
-# with 99 more queued, the endpoints (promtool when installed), SIGTERM,
-# a wrong token, and the token in no output.  TAP; about a minute.
+# with 99 more queued, a seller linking with an invitation and getting a
+# PDF (a multipart upload), the endpoints (promtool when installed),
+# SIGTERM, a wrong token, and the token in no output.  TAP; about a minute.
 set -u
 cd "$(dirname "$0")/../.."
 n=0
@@ -260,6 +261,26 @@ is "$(q -c "SELECT count(*), count(DISTINCT update_id) FROM invoice.telegram_out
    "each update was handled once (one reply each in the outbox)"
 sent=0; for c in $(seq 1000 1099); do sent=$((sent + $(ctl "count?method=sendMessage&chat_id=$c&status=200"))); done
 ok "$([ "$sent" -ge 100 ] && [ "$sent" -le 101 ]; echo $?)" "at most the reply in flight was sent twice ($sent sends for 100 replies)"
+
+# a seller links with an invitation and gets an invoice's PDF: a
+# multipart upload of the document
+code=$(q -1 -f - <<'SQL' | tail -1
+SET client_min_messages = error;
+SELECT invoice.create_organization('demo', 'Joyería Demo', NULL, '{"prefix": "FV"}') AS org \gset
+SELECT invoice.set_tenant(:org);
+SELECT invoice.add_user('Sara', 'seller') AS seller \gset
+SELECT invoice.issue(invoice.create_invoice(invoice.upsert_customer('CC', '1020304050', 'María Pérez'),
+	'[{"description": "Anillo", "quantity": 1, "unit_price": 1000000}]'));
+SELECT invoice.invite_user(:seller);
+SQL
+)
+{ echo "["; msg 801 "/start $code"; echo ","; msg 801 "/pdf FV1"; echo "]"; } | push updates
+wait_until 15 'count_is "method=sendDocument&chat_id=801&status=200" 1'
+ok $? "a seller links with an invitation and /pdf sends a document"
+ctl "calls?method=sendMessage&chat_id=801" | grep -q 'vinculada a <b>Joy'; ok $? "the link is confirmed" "$(ctl "calls?method=sendMessage&chat_id=801")"
+doc=$(ctl "calls?method=sendDocument&chat_id=801")
+echo "$doc" | grep -q '"filename": "FV1.pdf"' && echo "$doc" | grep -q '"head": "%PDF-'
+ok $? "uploaded as multipart: the file FV1.pdf, a PDF" "$doc"
 
 # the endpoints
 code=$(health /metrics)
