@@ -766,9 +766,13 @@ BEGIN
 			format('No entendí el monto «%s». Escríbelo así: <code>250.000</code> o <code>250000,50</code>',
 				   invoice.telegram_html(v_words[2]))));
 	END IF;
-	v_method := CASE lower(coalesce(v_words[3], 'efectivo'))
-		WHEN 'efectivo' THEN 'cash' WHEN 'tarjeta' THEN 'card' WHEN 'transferencia' THEN 'transfer'
-		WHEN 'cheque' THEN 'check' WHEN 'otro' THEN 'other' ELSE lower(v_words[3]) END;
+	-- a method by its code or its label ("efectivo"): the one list of
+	-- payment_methods() and payment_method_labels()
+	v_method := coalesce(
+		(SELECT m.code
+		   FROM pg_catalog.unnest(invoice.payment_methods(), invoice.payment_method_labels()) AS m(code, label)
+		  WHERE pg_catalog.lower(coalesce(v_words[3], 'cash')) IN (m.code, pg_catalog.lower(m.label))),
+		pg_catalog.lower(v_words[3]));
 	BEGIN
 		PERFORM invoice.record_payment(v_id, v_amount, v_method);
 	EXCEPTION WHEN OTHERS THEN
@@ -776,8 +780,10 @@ BEGIN
 		RETURN jsonb_build_array(invoice.telegram_say(upd, CASE
 			WHEN v_state = '55000' THEN 'Esa factura no admite pagos: solo se pagan facturas emitidas y sin pagar del todo.'
 			WHEN v_msg LIKE '%exceeds the balance%' THEN 'Ese pago es mayor que el saldo de la factura.'
-			WHEN v_msg LIKE '%"method"%' THEN format('No conozco el método «%s». Usa efectivo, tarjeta, transferencia, nequi, daviplata, cheque u otro.',
-													invoice.telegram_html(v_words[3]))
+			WHEN v_msg LIKE '%"method"%' THEN format('No conozco el método «%s». Usa uno de estos: %s.',
+													invoice.telegram_html(v_words[3]),
+													(SELECT pg_catalog.string_agg(pg_catalog.lower(l), ', ')
+													   FROM pg_catalog.unnest(invoice.payment_method_labels()) AS l))
 			WHEN v_state IN ('22023', '22003') THEN 'Ese monto no es válido: debe ser mayor que cero y tener a lo sumo dos decimales.'
 			ELSE 'No pude registrar el pago. Inténtalo de nuevo en un momento.' END));
 	END;
@@ -1684,6 +1690,12 @@ AS 'MODULE_PATHNAME', 'invoice_payment_methods'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION invoice.payment_methods() IS 'the accepted payment methods, as payments.method stores them';
 
+CREATE FUNCTION invoice.payment_method_labels()
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'invoice_payment_method_labels'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION invoice.payment_method_labels() IS 'the printed label of each payment method, in the order of payment_methods()';
+
 ALTER TABLE invoice.payments DROP CONSTRAINT payments_method_check;
 ALTER TABLE invoice.payments ADD CONSTRAINT payments_method_check
 	CHECK (method OPERATOR(pg_catalog.=) ANY (invoice.payment_methods()));
@@ -1729,7 +1741,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA invoice FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION invoice.current_org(), invoice.current_user_id(),
 	invoice.totals(jsonb, numeric), invoice.audit_write_needed() TO PUBLIC;
 
-GRANT EXECUTE ON FUNCTION invoice.create_and_issue(bigint, jsonb, text, text) TO invoice_app;
+GRANT EXECUTE ON FUNCTION invoice.create_and_issue(bigint, jsonb, text, text),
+	invoice.payment_methods(), invoice.payment_method_labels() TO invoice_app;
 -- Telegram: the bridge's role calls its functions and reaches nothing else
 REVOKE ALL ON invoice.telegram_inbox, invoice.telegram_outbox, invoice.telegram_action_id_seq FROM PUBLIC;
 REVOKE ALL ON FUNCTION invoice.telegram_chat_id(jsonb), invoice.telegram_refuse(jsonb),

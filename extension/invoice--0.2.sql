@@ -230,6 +230,12 @@ AS 'MODULE_PATHNAME', 'invoice_payment_methods'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION invoice.payment_methods() IS 'the accepted payment methods, as payments.method stores them';
 
+CREATE FUNCTION invoice.payment_method_labels()
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'invoice_payment_method_labels'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION invoice.payment_method_labels() IS 'the printed label of each payment method, in the order of payment_methods()';
+
 CREATE SEQUENCE invoice.payment_id_seq;
 
 CREATE TABLE invoice.payments (
@@ -1310,9 +1316,13 @@ BEGIN
 			format('No entendí el monto «%s». Escríbelo así: <code>250.000</code> o <code>250000,50</code>',
 				   invoice.telegram_html(v_words[2]))));
 	END IF;
-	v_method := CASE lower(coalesce(v_words[3], 'efectivo'))
-		WHEN 'efectivo' THEN 'cash' WHEN 'tarjeta' THEN 'card' WHEN 'transferencia' THEN 'transfer'
-		WHEN 'cheque' THEN 'check' WHEN 'otro' THEN 'other' ELSE lower(v_words[3]) END;
+	-- a method by its code or its label ("efectivo"): the one list of
+	-- payment_methods() and payment_method_labels()
+	v_method := coalesce(
+		(SELECT m.code
+		   FROM pg_catalog.unnest(invoice.payment_methods(), invoice.payment_method_labels()) AS m(code, label)
+		  WHERE pg_catalog.lower(coalesce(v_words[3], 'cash')) IN (m.code, pg_catalog.lower(m.label))),
+		pg_catalog.lower(v_words[3]));
 	BEGIN
 		PERFORM invoice.record_payment(v_id, v_amount, v_method);
 	EXCEPTION WHEN OTHERS THEN
@@ -1320,8 +1330,10 @@ BEGIN
 		RETURN jsonb_build_array(invoice.telegram_say(upd, CASE
 			WHEN v_state = '55000' THEN 'Esa factura no admite pagos: solo se pagan facturas emitidas y sin pagar del todo.'
 			WHEN v_msg LIKE '%exceeds the balance%' THEN 'Ese pago es mayor que el saldo de la factura.'
-			WHEN v_msg LIKE '%"method"%' THEN format('No conozco el método «%s». Usa efectivo, tarjeta, transferencia, nequi, daviplata, cheque u otro.',
-													invoice.telegram_html(v_words[3]))
+			WHEN v_msg LIKE '%"method"%' THEN format('No conozco el método «%s». Usa uno de estos: %s.',
+													invoice.telegram_html(v_words[3]),
+													(SELECT pg_catalog.string_agg(pg_catalog.lower(l), ', ')
+													   FROM pg_catalog.unnest(invoice.payment_method_labels()) AS l))
 			WHEN v_state IN ('22023', '22003') THEN 'Ese monto no es válido: debe ser mayor que cero y tener a lo sumo dos decimales.'
 			ELSE 'No pude registrar el pago. Inténtalo de nuevo en un momento.' END));
 	END;
@@ -2251,6 +2263,8 @@ GRANT EXECUTE ON FUNCTION
 	invoice.set_customer(bigint, bigint),
 	invoice.issue(bigint),
 	invoice.create_and_issue(bigint, jsonb, text, text),
+	invoice.payment_methods(),
+	invoice.payment_method_labels(),
 	invoice.void(bigint, text),
 	invoice.record_payment(bigint, numeric, text),
 	invoice.delete_draft(bigint),

@@ -21,6 +21,7 @@
 #include "payment_methods.h"
 
 PG_FUNCTION_INFO_V1(invoice_payment_methods);
+PG_FUNCTION_INFO_V1(invoice_payment_method_labels);
 
 /* each method as stored in payments.method, and as printed */
 static const struct
@@ -95,5 +96,22 @@ invoice_payment_methods(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < lengthof(methods); i++)
 		elems[i] = CStringGetTextDatum(methods[i].name);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, lengthof(methods), TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * invoice_payment_method_labels
+ *		invoice.payment_method_labels() RETURNS text[]: the labels, in the
+ *		order of payment_methods(), for the clients that speak to people
+ *		(the Telegram conversation takes "efectivo" for cash).
+ */
+Datum
+invoice_payment_method_labels(PG_FUNCTION_ARGS)
+{
+	Datum		elems[lengthof(methods)];
+	int			i;
+
+	for (i = 0; i < lengthof(methods); i++)
+		elems[i] = CStringGetTextDatum(methods[i].label);
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, lengthof(methods), TEXTOID, -1, false, TYPALIGN_INT));
 }
