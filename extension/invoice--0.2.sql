@@ -1320,7 +1320,7 @@ BEGIN
 	-- payment_methods() and payment_method_labels()
 	v_method := coalesce(
 		(SELECT m.code
-		   FROM pg_catalog.unnest(invoice.payment_methods(), invoice.payment_method_labels()) AS m(code, label)
+		   FROM ROWS FROM (pg_catalog.unnest(invoice.payment_methods()), pg_catalog.unnest(invoice.payment_method_labels())) AS m(code, label)
 		  WHERE pg_catalog.lower(coalesce(v_words[3], 'cash')) IN (m.code, pg_catalog.lower(m.label))),
 		pg_catalog.lower(v_words[3]));
 	BEGIN
