@@ -84,6 +84,21 @@ payment_method_label(const char *method)
 }
 
 /*
+ * method_array
+ *		The names (or the labels) of every method, in the list's order.
+ */
+static ArrayType *
+method_array(bool labels)
+{
+	Datum		elems[lengthof(methods)];
+	int			i;
+
+	for (i = 0; i < lengthof(methods); i++)
+		elems[i] = CStringGetTextDatum(labels ? methods[i].label : methods[i].name);
+	return construct_array(elems, lengthof(methods), TEXTOID, -1, false, TYPALIGN_INT);
+}
+
+/*
  * invoice_payment_methods
  *		invoice.payment_methods() RETURNS text[]: the list, for the CHECK
  *		constraint on payments.method.
@@ -91,12 +106,7 @@ payment_method_label(const char *method)
 Datum
 invoice_payment_methods(PG_FUNCTION_ARGS)
 {
-	Datum		elems[lengthof(methods)];
-	int			i;
-
-	for (i = 0; i < lengthof(methods); i++)
-		elems[i] = CStringGetTextDatum(methods[i].name);
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, lengthof(methods), TEXTOID, -1, false, TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(method_array(false));
 }
 
 /*
@@ -108,10 +118,5 @@ invoice_payment_methods(PG_FUNCTION_ARGS)
 Datum
 invoice_payment_method_labels(PG_FUNCTION_ARGS)
 {
-	Datum		elems[lengthof(methods)];
-	int			i;
-
-	for (i = 0; i < lengthof(methods); i++)
-		elems[i] = CStringGetTextDatum(methods[i].label);
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, lengthof(methods), TEXTOID, -1, false, TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(method_array(true));
 }
