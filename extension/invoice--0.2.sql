@@ -883,13 +883,8 @@ COMMENT ON FUNCTION invoice.telegram_html(text) IS 'text escaped for Telegram''s
 -- an amount as the PDF prints it: "$ 1.250.000,00", "-$ 5,00"
 CREATE FUNCTION invoice.telegram_money(amount numeric)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT CASE WHEN amount < 0 THEN '-' ELSE '' END OPERATOR(pg_catalog.||) '$ ' OPERATOR(pg_catalog.||)
-		   pg_catalog.translate(pg_catalog.to_char(pg_catalog.abs(pg_catalog.round(amount, 2)),
-							   'FM999,999,999,999,999,990.00'), ',.', '.,')
-$$;
+AS 'MODULE_PATHNAME', 'invoice_telegram_money'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION invoice.telegram_money(numeric) IS 'an amount written as in the PDF: "$ 1.250.000,00"';
 
 -- a sendMessage to the update's chat, of the current tenant when inside one

@@ -10,6 +10,9 @@
  * is used (once, before it expires) by "/start CODE" in the conversation,
  * which lives in SQL (telegram_link in the extension script).
  *
+ * telegram_money() writes the conversation's amounts with the documents'
+ * own formatter (invoice_doc.c), so a message and a PDF never disagree.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -17,13 +20,18 @@
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/numeric.h"
 #include "utils/timestamp.h"
 
 #include "exec.h"
+#include "invoice_doc.h"
+#include "money.h"
 #include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_invite_user);
+PG_FUNCTION_INFO_V1(invoice_telegram_money);
 
 #define INVITE_CODE_BYTES	16
 #define INVITE_MAX_TTL		(30 * USECS_PER_DAY)
@@ -114,4 +122,27 @@ invoice_invite_user(PG_FUNCTION_ARGS)
 	api_end(&call);
 
 	PG_RETURN_TEXT_P(cstring_to_text(code));
+}
+
+/*
+ * invoice_telegram_money
+ *		telegram_money(amount numeric) RETURNS text: an amount as the
+ *		documents write it ("$ 1.250.000,00"), rounded to cents.
+ */
+Datum
+invoice_telegram_money(PG_FUNCTION_ARGS)
+{
+	Datum		rounded = DirectFunctionCall2(numeric_round, PG_GETARG_DATUM(0),
+											  Int32GetDatum(MONEY_SCALE));
+	int64		cents;
+	StringInfoData buf;
+
+	if (money_from_numeric(DatumGetNumeric(rounded), MONEY_SCALE, MONEY_MAX, &cents) != MONEY_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("\"amount\" is out of range"),
+				 errdetail("Amounts must be finite and fit numeric(18,2).")));
+	initStringInfo(&buf);
+	doc_append_money_in(&buf, "COP", cents);
+	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
 }
