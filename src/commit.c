@@ -33,7 +33,8 @@
  * When synchronous replication is set up (synchronous_standby_names), the
  * commit also waits for the standbys, and nothing is changed: the locks are
  * held until the end as before.  The superuser setting
- * invoice.early_lock_release = off turns it off.
+ * invoice.early_lock_release = off turns it off.  SHOW
+ * invoice.early_lock_releases counts the session's early releases.
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +57,10 @@ static bool release_wanted = false;
 
 /* it committed with synchronous_commit = off and owes its flush */
 static bool flush_owed = false;
+
+/* invoice.early_lock_releases: this session's commits that released early */
+static int	early_releases_guc = 0;
+static int64 early_releases = 0;
 
 /*
  * commit_release_early
@@ -115,6 +120,7 @@ commit_xact_callback(XactEvent event, void *arg)
 										 PGC_USERSET, PGC_S_SESSION,
 										 GUC_ACTION_LOCAL, true, 0, false);
 				flush_owed = true;
+				early_releases++;
 				elog(DEBUG1, "invoice: another session waits; locks released before the WAL flush");
 			}
 			break;
@@ -145,6 +151,19 @@ commit_release_callback(ResourceReleasePhase phase, bool isCommit,
 	release_wanted = flush_owed = false;
 }
 
+/*
+ * show_early_releases
+ *		SHOW invoice.early_lock_releases: the count, which no one sets.
+ */
+static const char *
+show_early_releases(void)
+{
+	static char buf[32];
+
+	snprintf(buf, sizeof(buf), INT64_FORMAT, early_releases);
+	return buf;
+}
+
 void
 commit_init(void)
 {
@@ -156,6 +175,14 @@ commit_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("invoice.early_lock_releases",
+							"Shows how many of this session's commits released a tenant's locks before their WAL flush.",
+							NULL,
+							&early_releases_guc,
+							0, 0, INT_MAX,
+							PGC_INTERNAL,
+							GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							NULL, NULL, show_early_releases);
 	RegisterXactCallback(commit_xact_callback, NULL);
 	RegisterResourceReleaseCallback(commit_release_callback, NULL);
 }
