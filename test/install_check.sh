@@ -10,23 +10,11 @@
 # scripts/test-suites against the server in PGHOST/PGPORT (as a superuser).
 set -u
 cd "$(dirname "$0")/.."
-n=0
-fail=0
+. test/tap.sh
 tmp=$(mktemp -d)
 trap 'for d in invoice_plant_fresh invoice_plant_upgrade; do dropdb --if-exists $d >/dev/null 2>&1; done
       psql -X -q -d postgres -c "DROP ROLE IF EXISTS regress_planter" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 
-ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [DETAIL-FILE]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fail=1
-        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/#   /' "$3" | head -40
-    fi
-}
-psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
 psql_q -d postgres -c "DROP ROLE IF EXISTS regress_planter" -c "CREATE ROLE regress_planter LOGIN" >/dev/null
 
@@ -169,5 +157,4 @@ psql_q -d invoice_plant_upgrade -c "SET client_min_messages = warning" -c "ALTER
 ok $? "upgrade: ALTER EXTENSION invoice UPDATE" "$tmp/update.out"
 check invoice_plant_upgrade upgrade
 
-echo "1..$n"
-exit $fail
+tap_end

@@ -10,23 +10,11 @@
 # scripts/test-suites against the server in PGHOST/PGPORT (as a superuser).
 set -u
 db=invoice_locks
-n=0
-fail=0
+. "$(dirname "$0")/tap.sh"
 tmp=$(mktemp -d)
 reader=
 trap '[ -n "$reader" ] && kill "$reader" 2>/dev/null; dropdb --if-exists $db >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 
-ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [DETAIL-FILE]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fail=1
-        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/#   /' "$3" | head -20
-    fi
-}
-psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 now_ms() { date +%s%3N; }
 
 # one tenant commit through the API (audited: it writes to the log at
@@ -128,5 +116,4 @@ ok "$([ "$lines" = 1 ] && grep -q '^truetrue policies admin_read,tenant_isolatio
 tenant_commit 10000004
 ok $? "a tenant commits after the maintenance" "$tmp/commit.out"
 
-echo "1..$n"
-exit $fail
+tap_end

@@ -8,10 +8,7 @@
 # output; needs no server (make reads pg_config for PGXS).
 set -u
 cd "$(dirname "$0")/.."
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; fail=1; }
+. test/tap.sh
 
 version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" invoice.control)
 
@@ -68,31 +65,30 @@ print("\n".join(problems) if problems else "ok")
 PYEOF
 )
 if [ "$out" = ok ]; then
-    ok "META.json: PGXN keys, version $version, provides, prereqs"
+    ok 0 "META.json: PGXN keys, version $version, provides, prereqs"
 else
     mapfile -t lines <<<"$out"
-    notok "META.json follows the PGXN meta spec" "${lines[@]}"
+    notok "META.json follows the PGXN meta spec" "$(printf '%s\n' "${lines[@]}")"
 fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config dist DIST_DIR="$tmp" >/dev/null 2>"$tmp/err"; then
-    ok "make dist"
+    ok 0 "make dist"
 else
     notok "make dist" "$(cat "$tmp/err")"
 fi
 tarball="$tmp/invoice-$version.tar.gz"
-if [ -f "$tarball" ]; then ok "it makes invoice-$version.tar.gz"; else notok "it makes invoice-$version.tar.gz" "$(ls "$tmp")"; fi
+if [ -f "$tarball" ]; then ok 0 "it makes invoice-$version.tar.gz"; else notok "it makes invoice-$version.tar.gz" "$(ls "$tmp")"; fi
 listing=$(tar -tzf "$tarball" 2>/dev/null)
 missing=""
 for f in invoice.control META.json Makefile $(git ls-files extension src); do
     printf '%s\n' "$listing" | grep -qxF "invoice-$version/$f" || missing="$missing $f"
 done
 if [ -z "$missing" ]; then
-    ok "the tarball holds invoice.control, META.json, every install and upgrade script and src/, under invoice-$version/"
+    ok 0 "the tarball holds invoice.control, META.json, every install and upgrade script and src/, under invoice-$version/"
 else
     notok "the tarball lacks committed files" "missing:$missing"
 fi
 
-echo "1..$n"
-exit $fail
+tap_end

@@ -14,24 +14,14 @@ set -u
 cd "$(dirname "$0")/.."
 db=invoice_reference
 doc=doc/reference.md
-n=0
-fail=0
+. test/tap.sh
 trap 'dropdb --if-exists $db >/dev/null 2>&1' EXIT
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-# notok DESCRIPTION LIST: the list, one item a line, after the description
-notok() {
-    n=$((n + 1))
-    echo "not ok $n - $1"
-    printf '%s\n' "$2" | sed 's/^/#   /'
-    fail=1
-}
-psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 
 version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" invoice.control)
 newest=$(ls extension/ | sed -n 's/^invoice--\([0-9.]*\)\.sql$/\1/p' | sort -V | tail -1)
 if [ "$version" = "$newest" ]; then
-    ok "default_version $version is the newest install script"
+    ok 0 "default_version $version is the newest install script"
 else
     notok "default_version is the newest install script" "invoice.control says $version, extension/ has invoice--$newest.sql"
 fi
@@ -53,20 +43,20 @@ entries=$(sed -n 's/^### `\(invoice\.[a-z_0-9]*([^`]*)\)`[[:space:]]*$/\1/p' "$d
 dups=$(printf '%s\n' "$entries" | uniq -d)
 entries=$(printf '%s\n' "$entries" | uniq)
 
-if [ -f "$doc" ]; then ok "$doc exists"; else notok "$doc exists" "$doc"; fi
+if [ -f "$doc" ]; then ok 0 "$doc exists"; else notok "$doc exists" "$doc"; fi
 missing=$(LC_ALL=C comm -23 <(printf '%s\n' "$functions") <(printf '%s\n' "$entries") | sed '/^$/d')
 if [ -z "$missing" ]; then
-    ok "every function of invoice--$version.sql has an entry in $doc ($(printf '%s\n' "$functions" | wc -l) functions)"
+    ok 0 "every function of invoice--$version.sql has an entry in $doc ($(printf '%s\n' "$functions" | wc -l) functions)"
 else
     notok "functions without an entry in $doc (add a ### \`signature\` section for each)" "$missing"
 fi
 extra=$(LC_ALL=C comm -13 <(printf '%s\n' "$functions") <(printf '%s\n' "$entries") | sed '/^$/d')
 if [ -z "$extra" ]; then
-    ok "every entry of $doc names a function that exists"
+    ok 0 "every entry of $doc names a function that exists"
 else
     notok "entries of $doc that name no function of invoice--$version.sql" "$extra"
 fi
-if [ -z "$dups" ]; then ok "no function has two entries"; else notok "functions with two entries" "$dups"; fi
+if [ -z "$dups" ]; then ok 0 "no function has two entries"; else notok "functions with two entries" "$dups"; fi
 
 # every object of the extension has a COMMENT: tables, views, functions and
 # types (the row types of tables are the tables'; the audit log's
@@ -91,10 +81,9 @@ SELECT pg_catalog.pg_describe_object(m.classid, m.objid, 0)
 SQL
 )
 if [ -z "$uncommented" ]; then
-    ok "every table, view, function and type of the extension has a COMMENT"
+    ok 0 "every table, view, function and type of the extension has a COMMENT"
 else
     notok "objects of the extension without a COMMENT (add COMMENT ON ... to both scripts)" "$uncommented"
 fi
 
-echo "1..$n"
-exit $fail
+tap_end

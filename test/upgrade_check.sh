@@ -11,23 +11,11 @@
 # scripts/test-suites against the server in PGHOST/PGPORT (as a superuser).
 set -u
 cd "$(dirname "$0")/.."
-n=0
-fail=0
+. test/tap.sh
 tmp=$(mktemp -d)
 dbs=()
 trap 'for d in "${dbs[@]}"; do dropdb --if-exists "$d" >/dev/null 2>&1; done; rm -rf "$tmp"' EXIT
 
-ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [DETAIL-FILE]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fail=1
-        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/#   /' "$3" | head -60
-    fi
-}
-psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 newdb() { dropdb --if-exists "$1" >/dev/null 2>&1; createdb "$1"; dbs+=("$1"); }
 
 # the versions, oldest first
@@ -167,4 +155,4 @@ SQL
     ok $? "$v: the upgraded objects are those of a fresh $newest install (< fresh, > upgraded)" "$tmp/catalog.diff"
 done
 
-exit $fail
+tap_end
