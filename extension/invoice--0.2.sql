@@ -317,11 +317,11 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.upsert_customer(text, text, text, text, text, text) IS 'creates or updates a customer of the current tenant by (id_type, id_number)';
 
 -- invoices
-CREATE FUNCTION invoice.create_invoice(customer_id bigint, items jsonb DEFAULT '[]', notes text DEFAULT NULL, branch_id bigint DEFAULT NULL)
+CREATE FUNCTION invoice.create_invoice(customer_id bigint, items jsonb DEFAULT '[]', notes text DEFAULT NULL, branch_id bigint DEFAULT NULL, due_date date DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'invoice_create_invoice'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint) IS 'creates a draft invoice with its items and totals, optionally at one of the tenant''s branches';
+COMMENT ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint, date) IS 'creates a draft invoice with its items and totals, optionally at one of the tenant''s branches and with a due date';
 
 CREATE FUNCTION invoice.add_item(invoice_id bigint, item jsonb)
 RETURNS integer
@@ -2301,7 +2301,7 @@ GRANT EXECUTE ON FUNCTION invoice.invite_user(bigint, interval) TO invoice_app;
 -- Operations: shop locations, housekeeping, health
 REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state,
 	invoice.tenant_counts, invoice.sales_daily, invoice.audit_checks FROM PUBLIC;
-REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
+REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint, date),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
 	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date),
@@ -2311,7 +2311,7 @@ REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	FROM PUBLIC;
 GRANT SELECT ON invoice.branches, invoice.tenant_counts, invoice.sales_daily TO invoice_app;
 GRANT SELECT ON invoice.maintenance_state, invoice.audit_checks TO invoice_admin;
-GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
+GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint, date),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
 	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date)
