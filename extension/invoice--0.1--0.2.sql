@@ -1488,7 +1488,8 @@ CREATE TABLE invoice.branches (
 	CONSTRAINT branches_name_check CHECK (pg_catalog.btrim(name) OPERATOR(pg_catalog.<>) '')
 );
 COMMENT ON TABLE invoice.branches IS 'the shops of a tenant and where they are';
--- nearest_branch orders by distance through this index (KNN)
+-- for queries across tenants; a tenant's own few branches are read through
+-- the primary key (org_id first), nearest_branch included
 CREATE INDEX branches_location_idx ON invoice.branches USING gist (location);
 
 ALTER TABLE invoice.branches ENABLE ROW LEVEL SECURITY;
@@ -1648,10 +1649,14 @@ CREATE TABLE invoice.maintenance_state (
 );
 COMMENT ON TABLE invoice.maintenance_state IS 'one row: the last maintenance() pass, what it did and how long it took';
 
+-- JIT off: the rollup's statement, estimated for every tenant changing,
+-- crossed jit_above_cost at 10 000 tenants and spent 600 ms compiling a
+-- pass that had nothing to read (bench/README.md, "Operations")
 CREATE FUNCTION invoice.maintenance()
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'invoice_maintenance'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET jit = off;
 COMMENT ON FUNCTION invoice.maintenance() IS 'one idempotent pass of housekeeping; a concurrent second call returns {"skipped": true} at once (invoice_admin)';
 
 CREATE FUNCTION invoice.schedule_maintenance(schedule text DEFAULT '*/5 * * * *')
