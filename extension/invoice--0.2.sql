@@ -317,11 +317,11 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION invoice.upsert_customer(text, text, text, text, text, text) IS 'creates or updates a customer of the current tenant by (id_type, id_number)';
 
 -- invoices
-CREATE FUNCTION invoice.create_invoice(customer_id bigint, items jsonb DEFAULT '[]', notes text DEFAULT NULL, branch_id bigint DEFAULT NULL)
+CREATE FUNCTION invoice.create_invoice(customer_id bigint, items jsonb DEFAULT '[]', notes text DEFAULT NULL, branch_id bigint DEFAULT NULL, due_date date DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'invoice_create_invoice'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint) IS 'creates a draft invoice with its items and totals, optionally at one of the tenant''s branches';
+COMMENT ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint, date) IS 'creates a draft invoice with its items and totals, optionally at one of the tenant''s branches and with a due date';
 
 CREATE FUNCTION invoice.add_item(invoice_id bigint, item jsonb)
 RETURNS integer
@@ -2033,7 +2033,8 @@ CREATE TABLE invoice.branches (
 	CONSTRAINT branches_name_check CHECK (pg_catalog.btrim(name) OPERATOR(pg_catalog.<>) '')
 );
 COMMENT ON TABLE invoice.branches IS 'the shops of a tenant and where they are';
--- nearest_branch orders by distance through this index (KNN)
+-- for queries across tenants; a tenant's own few branches are read through
+-- the primary key (org_id first), nearest_branch included
 CREATE INDEX branches_location_idx ON invoice.branches USING gist (location);
 
 ALTER TABLE invoice.branches ENABLE ROW LEVEL SECURITY;
@@ -2176,10 +2177,14 @@ CREATE TABLE invoice.maintenance_state (
 );
 COMMENT ON TABLE invoice.maintenance_state IS 'one row: the last maintenance() pass, what it did and how long it took';
 
+-- JIT off: the rollup's statement, estimated for every tenant changing,
+-- crossed jit_above_cost at 10 000 tenants and spent 600 ms compiling a
+-- pass that had nothing to read (bench/README.md, "Operations")
 CREATE FUNCTION invoice.maintenance()
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'invoice_maintenance'
-LANGUAGE C VOLATILE PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET jit = off;
 COMMENT ON FUNCTION invoice.maintenance() IS 'one idempotent pass of housekeeping; a concurrent second call returns {"skipped": true} at once (invoice_admin)';
 
 CREATE FUNCTION invoice.schedule_maintenance(schedule text DEFAULT '*/5 * * * *')
@@ -2301,7 +2306,7 @@ GRANT EXECUTE ON FUNCTION invoice.invite_user(bigint, interval) TO invoice_app;
 -- Operations: shop locations, housekeeping, health
 REVOKE ALL ON invoice.branches, invoice.branch_id_seq, invoice.maintenance_state,
 	invoice.tenant_counts, invoice.sales_daily, invoice.audit_checks FROM PUBLIC;
-REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
+REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint, date),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
 	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date),
@@ -2311,7 +2316,7 @@ REVOKE ALL ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
 	FROM PUBLIC;
 GRANT SELECT ON invoice.branches, invoice.tenant_counts, invoice.sales_daily TO invoice_app;
 GRANT SELECT ON invoice.maintenance_state, invoice.audit_checks TO invoice_admin;
-GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint),
+GRANT EXECUTE ON FUNCTION invoice.create_invoice(bigint, jsonb, text, bigint, date),
 	invoice.add_branch(text, float8, float8, text), invoice.nearest_branch(float8, float8),
 	invoice.set_branch(bigint, bigint), invoice.sales_by_branch(date, date),
 	invoice.sales_within(float8, float8, float8, date, date), invoice.set_due_date(bigint, date)

@@ -1,7 +1,7 @@
--- Due dates and overdue invoices: the tenant's payment_terms_days,
--- set_due_date(), the due date at issue, and maintenance() marking issued
--- invoices past their due date.  Prints no ids, and no date: dates are
--- compared with the tenant's today.
+-- Due dates and overdue invoices: the tenant's payment_terms_days, the
+-- due_date of create_invoice(), set_due_date(), the due date at issue, and
+-- maintenance() marking issued invoices past their due date.  Prints no
+-- ids, and no date: dates are compared with the tenant's today.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS invoice CASCADE;
 \set VERBOSITY terse
@@ -62,6 +62,19 @@ SELECT due_date IS NULL AS unset FROM invoice.invoices WHERE invoice_id = :given
 SELECT invoice.set_due_date(:given, :'today');
 SELECT invoice.issue(:given);
 SELECT due_date = :'today'::date AS due_today FROM invoice.invoices WHERE invoice_id = :given;
+-- create_invoice takes the due date too (its last argument), checked as
+-- set_due_date checks it
+SELECT invoice.create_invoice(:maria, :'items', NULL, NULL, :'today'::date + 10) AS at_create \gset
+SELECT due_date - :'today'::date AS days_to_pay FROM invoice.invoices WHERE invoice_id = :at_create;
+SELECT invoice.issue(:at_create);
+SELECT status, due_date - :'today'::date AS days_to_pay FROM invoice.invoices WHERE invoice_id = :at_create;
+SELECT invoice.create_invoice(:maria, :'items', due_date => :'today'::date + 3) AS named \gset
+SELECT due_date - :'today'::date AS days_to_pay FROM invoice.invoices WHERE invoice_id = :named;
+SELECT invoice.delete_draft(:named);
+SELECT pg_temp.err(format($$SELECT invoice.create_invoice(%s, '[]', NULL, NULL, 'infinity')$$, :maria));
+SELECT pg_temp.err(format($$SELECT invoice.create_invoice(%s, '[]', NULL, NULL, '-infinity')$$, :maria));
+-- a draft with no customer of the tenant writes nothing, due date or not
+SELECT pg_temp.err(format($$SELECT invoice.create_invoice(-1, '[]', NULL, NULL, %L)$$, :'today'));
 -- the counter sale too, when sold on credit; paid at the counter, it is
 -- due nothing
 SELECT (invoice.create_and_issue(:maria, :'items')->>'invoice_id')::bigint AS sale \gset
@@ -77,6 +90,9 @@ SELECT invoice.create_invoice(:maria, :'items') AS early \gset
 SELECT invoice.set_due_date(:early, :'today'::date - 1);
 SELECT pg_temp.err(format('SELECT invoice.issue(%s)', :early));
 SELECT status, number IS NULL AS no_number FROM invoice.invoices WHERE invoice_id = :early;
+SELECT invoice.create_invoice(:maria, :'items', due_date => :'today'::date - 1) AS early_created \gset
+SELECT pg_temp.err(format('SELECT invoice.issue(%s)', :early_created));
+SELECT status, number IS NULL AS no_number FROM invoice.invoices WHERE invoice_id = :early_created;
 -- the mark is maintenance()'s: application roles write no row directly
 SELECT pg_temp.err(format($$UPDATE invoice.invoices SET overdue = true WHERE invoice_id = %s$$, :terms));
 COMMIT;

@@ -3,7 +3,8 @@
  * due_dates.c
  *	  Due dates of invoices and the overdue mark.
  *
- * A draft gets its due date from set_due_date(); at issue, an invoice
+ * A draft gets its due date from create_invoice() or set_due_date(),
+ * which check it alike (due_date_arg); at issue, an invoice
  * without one is due the tenant's payment_terms_days after its day of
  * issue (numbering_write_issue, src/numbering.c).  maintenance() marks the
  * issued invoices whose due date has passed, in their tenant's time zone,
@@ -36,6 +37,27 @@
 PG_FUNCTION_INFO_V1(invoice_set_due_date);
 
 /*
+ * due_date_arg
+ *		Argument `argno`, a due date given to set_due_date or create_invoice:
+ *		false when it is absent or NULL, else stored in *due_date.  The one
+ *		rule a due date meets before issue: it is a finite date.  Whether it
+ *		falls before the day of issue is known only at issue
+ *		(numbering_write_issue), which refuses it.
+ */
+bool
+due_date_arg(FunctionCallInfo fcinfo, int argno, DateADT *due_date)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return false;
+	*due_date = PG_GETARG_DATEADT(argno);
+	if (DATE_NOT_FINITE(*due_date))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"due_date\" must be a finite date")));
+	return true;
+}
+
+/*
  * invoice_set_due_date
  *		Sets the due date of a draft (NULL: none, so that the tenant's
  *		payment terms apply at issue).  Whether it falls before the day of
@@ -47,15 +69,11 @@ invoice_set_due_date(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	int64		org_id = tenant_require();
 	int64		invoice_id;
-	bool		has_date = PG_NARGS() > 1 && !PG_ARGISNULL(1);
-	DateADT		due_date = has_date ? PG_GETARG_DATEADT(1) : 0;
+	DateADT		due_date = 0;
+	bool		has_date = due_date_arg(fcinfo, 1, &due_date);
 	InvoiceHeader h;
 	ApiCall		call;
 
-	if (has_date && DATE_NOT_FINITE(due_date))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"due_date\" must be a finite date")));
 	invoice_id = invoice_open(fcinfo, org_id, STATUS_DRAFT, "change the due date of", &h, &call);
 	if (!doc_schema_has("invoices", "due_date"))
 		ereport(ERROR,

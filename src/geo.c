@@ -210,8 +210,12 @@ invoice_add_branch(PG_FUNCTION_ARGS)
 
 /*
  * invoice_nearest_branch
- *		The tenant's branch nearest to (lon, lat), by the GiST index's
- *		distance order; NULL when the tenant has none.
+ *		The tenant's branch nearest to (lon, lat); NULL when the tenant
+ *		has none.  A tenant has a few branches: they are read through the
+ *		primary key (org_id first) and sorted by their exact distance on
+ *		the spheroid.  Ordering by "<->" would let the planner walk the
+ *		GiST index on location across every tenant's branches, skipping
+ *		other tenants' until it meets one of this tenant's.
  */
 Datum
 invoice_nearest_branch(PG_FUNCTION_ARGS)
@@ -229,7 +233,7 @@ invoice_nearest_branch(PG_FUNCTION_ARGS)
 		api_prepare_once(&plan,
 						 geo_sql("SELECT branch_id FROM invoice.branches"
 								 " WHERE org_id OPERATOR(pg_catalog.=) $1"
-								 " ORDER BY location OPERATOR(@.<->) " POINT_SQL("$2", "$3") ", branch_id"
+								 " ORDER BY @.ST_Distance(location, " POINT_SQL("$2", "$3") "), branch_id"
 								 " LIMIT 1"),
 						 3, (Oid[]) {INT8OID, FLOAT8OID, FLOAT8OID});
 	api_execute(plan, (Datum[]) {Int64GetDatum(org_id), Float8GetDatum(lon), Float8GetDatum(lat)},

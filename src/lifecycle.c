@@ -27,6 +27,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "due_dates.h"
 #include "exec.h"
 #include "geo.h"
 #include "invoice_doc.h"
@@ -479,27 +480,32 @@ const Oid	new_invoice_types[NEW_INVOICE_NARGS] = {
 
 /*
  * invoice_create_invoice
- *		A draft with its items, and its branch when one is given.
+ *		A draft with its items, and its branch and due date when they are
+ *		given.
  */
 Datum
 invoice_create_invoice(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
-	static SPIPlanPtr branch_plan = NULL;
+	static SPIPlanPtr v02_plan = NULL;
 	NewInvoice	inv;
-	Oid			types[NEW_INVOICE_NARGS + 1];
-	Datum		values[NEW_INVOICE_NARGS + 1];
-	char		nulls[NEW_INVOICE_NARGS + 1];
+	Oid			types[NEW_INVOICE_NARGS + 2];
+	Datum		values[NEW_INVOICE_NARGS + 2];
+	char		nulls[NEW_INVOICE_NARGS + 2];
 	bool		isnull;
 	int64		invoice_id;
+	DateADT		due_date = 0;
+	bool		has_due;
+	bool		has_branch;
 	ApiCall		call;
 
 	/*
-	 * branch_id came with 0.2: 0.1's declaration has three arguments, and
-	 * its table no branch_id column, so without a branch the statement is
-	 * the one 0.1 ran.
+	 * branch_id and due_date came with 0.2: 0.1's declaration has three
+	 * arguments, and its table neither column, so without them the
+	 * statement is the one 0.1 ran.
 	 */
-	bool		has_branch = PG_NARGS() > 3 && !PG_ARGISNULL(3);
+	has_branch = PG_NARGS() > 3 && !PG_ARGISNULL(3);
+	has_due = due_date_arg(fcinfo, 4, &due_date);
 
 	new_invoice_from_args(fcinfo, &inv);
 	new_invoice_values(&inv, values, nulls);
@@ -507,22 +513,24 @@ invoice_create_invoice(PG_FUNCTION_ARGS)
 	types[NEW_INVOICE_NARGS] = INT8OID;
 	values[NEW_INVOICE_NARGS] = has_branch ? PG_GETARG_DATUM(3) : (Datum) 0;
 	nulls[NEW_INVOICE_NARGS] = has_branch ? ' ' : 'n';
+	types[NEW_INVOICE_NARGS + 1] = DATEOID;
+	values[NEW_INVOICE_NARGS + 1] = DateADTGetDatum(due_date);
+	nulls[NEW_INVOICE_NARGS + 1] = has_due ? ' ' : 'n';
 
 	api_begin(&call);
 	if (has_branch)
-	{
 		branch_require(inv.org_id, DatumGetInt64(values[NEW_INVOICE_NARGS]));
-		api_prepare_once(&branch_plan,
+	if (has_branch || has_due)
+		api_prepare_once(&v02_plan,
 						 "INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
 						 " currency, subtotal, discount_total, tax_total, total,"
-						 " item_count, next_line_no, branch_id)"
-						 " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12"
+						 " item_count, next_line_no, branch_id, due_date)"
+						 " SELECT $1, c.customer_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
 						 " FROM invoice.customers c"
 						 " WHERE c.org_id OPERATOR(pg_catalog.=) $1"
 						 " AND c.customer_id OPERATOR(pg_catalog.=) $2"
 						 " RETURNING invoice_id",
-						 NEW_INVOICE_NARGS + 1, types);
-	}
+						 NEW_INVOICE_NARGS + 2, types);
 	else
 		api_prepare_once(&plan,
 						 "INSERT INTO invoice.invoices (org_id, customer_id, created_by, notes,"
@@ -534,7 +542,8 @@ invoice_create_invoice(PG_FUNCTION_ARGS)
 						 " AND c.customer_id OPERATOR(pg_catalog.=) $2"
 						 " RETURNING invoice_id",
 						 NEW_INVOICE_NARGS, types);
-	api_execute(has_branch ? branch_plan : plan, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	api_execute((has_branch || has_due) ? v02_plan : plan, values, nulls, false,
+				SPI_OK_INSERT_RETURNING);
 	require_customer(inv.customer_id, SPI_processed == 1);
 	invoice_id = DatumGetInt64(api_getdatum(0, 1, &isnull));
 

@@ -119,14 +119,41 @@ family(StringInfo out, const char *name, const char *type, const char *help)
 	appendStringInfo(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* one sample of a tenant: name{org_id="..",org=".."[,extra]} value */
-static void
-tenant_sample(StringInfo out, const char *name, char **row, const char *extra,
-			  const char *value)
+/*
+ * tenant_labels
+ *		The labels of a tenant, org_id="..",org="..", escaped once and
+ *		written into every one of its samples.
+ */
+static char *
+tenant_labels(char **row)
 {
-	appendStringInfo(out, "%s{org_id=\"%s\",org=\"", name, row[Anum_m_org_id - 1]);
-	append_label_value(out, row[Anum_m_org - 1]);
-	appendStringInfo(out, "\"%s} %s\n", extra ? extra : "", value);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "org_id=\"%s\",org=\"", row[Anum_m_org_id - 1]);
+	append_label_value(&buf, row[Anum_m_org - 1]);
+	appendStringInfoChar(&buf, '"');
+	return buf.data;
+}
+
+/*
+ * tenant_sample
+ *		One sample of a tenant: name{labels[,extra]} value.  A scrape of
+ *		10 000 tenants writes some 160 000 of them: plain appends, no
+ *		format parsing.
+ */
+static void
+tenant_sample(StringInfo out, const char *name, const char *labels,
+			  const char *extra, const char *value)
+{
+	appendStringInfoString(out, name);
+	appendStringInfoChar(out, '{');
+	appendStringInfoString(out, labels);
+	if (extra)
+		appendStringInfoString(out, extra);
+	appendStringInfoString(out, "} ");
+	appendStringInfoString(out, value);
+	appendStringInfoChar(out, '\n');
 }
 
 /*
@@ -135,15 +162,15 @@ tenant_sample(StringInfo out, const char *name, char **row, const char *extra,
  *		where it is NULL (no range, no resolution) have none.
  */
 static void
-tenant_family(StringInfo out, char ***rows, uint64 nrows, const char *name,
-			  const char *type, const char *help, int col)
+tenant_family(StringInfo out, char ***rows, char **labels, uint64 nrows,
+			  const char *name, const char *type, const char *help, int col)
 {
 	uint64		i;
 
 	family(out, name, type, help);
 	for (i = 0; i < nrows; i++)
 		if (rows[i][col - 1] != NULL)
-			tenant_sample(out, name, rows[i], NULL, rows[i][col - 1]);
+			tenant_sample(out, name, labels[i], NULL, rows[i][col - 1]);
 }
 
 /*
@@ -155,12 +182,15 @@ invoice_metrics(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr tenants_plan = NULL;
 	static SPIPlanPtr global_plan = NULL;
-	static const char *const statuses[] = {"draft", "issued", "paid", "void"};
+	static const char *const statuses[] = {
+		",status=\"draft\"", ",status=\"issued\"", ",status=\"paid\"", ",status=\"void\""
+	};
 	StringInfoData out;
 	MemoryContext fn_cxt = CurrentMemoryContext;
 	MemoryContext spi_cxt;
 	char	  **global;
 	char	 ***rows;
+	char	  **labels;
 	uint64		nrows;
 	uint64		i;
 	int			col;
@@ -177,11 +207,13 @@ invoice_metrics(PG_FUNCTION_ARGS)
 	spi_cxt = MemoryContextSwitchTo(fn_cxt);
 	nrows = SPI_processed;
 	rows = palloc(Max(nrows, 1) * sizeof(char **));
+	labels = palloc(Max(nrows, 1) * sizeof(char *));
 	for (i = 0; i < nrows; i++)
 	{
 		rows[i] = palloc(Anum_m_ncols * sizeof(char *));
 		for (col = 1; col <= Anum_m_ncols; col++)
 			rows[i][col - 1] = api_gettext(i, col);
+		labels[i] = tenant_labels(rows[i]);
 	}
 	MemoryContextSwitchTo(spi_cxt);
 	api_execute(global_plan, NULL, NULL, true, SPI_OK_SELECT);
@@ -199,41 +231,40 @@ invoice_metrics(PG_FUNCTION_ARGS)
 		int			s;
 
 		for (s = 0; s < lengthof(statuses); s++)
-			tenant_sample(&out, "invoice_invoices", rows[i],
-						  psprintf(",status=\"%s\"", statuses[s]),
+			tenant_sample(&out, "invoice_invoices", labels[i], statuses[s],
 						  rows[i][Anum_m_drafts - 1 + s]);
 	}
-	tenant_family(&out, rows, nrows, "invoice_overdue_invoices", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_overdue_invoices", "gauge",
 				  "Issued invoices past their due date, as of the last maintenance pass.",
 				  Anum_m_overdue);
-	tenant_family(&out, rows, nrows, "invoice_overdue_balance", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_overdue_balance", "gauge",
 				  "What the overdue invoices still owe, in the tenant's currency.",
 				  Anum_m_overdue_balance);
-	tenant_family(&out, rows, nrows, "invoice_issued_today_invoices", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_issued_today_invoices", "gauge",
 				  "Invoices issued today, the tenant's day in its time zone.",
 				  Anum_m_today_invoices);
-	tenant_family(&out, rows, nrows, "invoice_issued_today_subtotal", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_issued_today_subtotal", "gauge",
 				  "Subtotal of the invoices issued today, in the tenant's currency.",
 				  Anum_m_today_subtotal);
-	tenant_family(&out, rows, nrows, "invoice_issued_today_tax", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_issued_today_tax", "gauge",
 				  "Tax of the invoices issued today, in the tenant's currency.",
 				  Anum_m_today_tax);
-	tenant_family(&out, rows, nrows, "invoice_issued_today_amount", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_issued_today_amount", "gauge",
 				  "Total of the invoices issued today, in the tenant's currency.",
 				  Anum_m_today_total);
-	tenant_family(&out, rows, nrows, "invoice_numbers_left", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_numbers_left", "gauge",
 				  "Numbers left in the authorized range (tenants with an upper bound).",
 				  Anum_m_numbers_left);
-	tenant_family(&out, rows, nrows, "invoice_resolution_remaining_seconds", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_resolution_remaining_seconds", "gauge",
 				  "Time left until the DIAN resolution expires, at the end of valid_to in the tenant's time zone (tenants with valid_to; 86400 a day).",
 				  Anum_m_seconds_left);
-	tenant_family(&out, rows, nrows, "invoice_audit_rows", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_audit_rows", "gauge",
 				  "Rows of the tenant's audit chain kept.",
 				  Anum_m_audit_rows);
-	tenant_family(&out, rows, nrows, "invoice_audit_rows_written_total", "counter",
+	tenant_family(&out, rows, labels, nrows, "invoice_audit_rows_written_total", "counter",
 				  "Rows ever written to the tenant's audit chain, purged ones included.",
 				  Anum_m_audit_written);
-	tenant_family(&out, rows, nrows, "invoice_audit_chain_verified", "gauge",
+	tenant_family(&out, rows, labels, nrows, "invoice_audit_chain_verified", "gauge",
 				  "1 when the tenant's audit chain verified at the last audit_check(), 0 when it did not (tenants that existed then).",
 				  Anum_m_chain_ok);
 	family(&out, "invoice_audit_last_check_timestamp_seconds", "gauge",
