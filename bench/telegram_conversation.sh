@@ -18,7 +18,7 @@ set -eu
 cd "$(dirname "$0")/.."
 base=${1:-$(git merge-base HEAD main 2>/dev/null || echo HEAD)}
 tenants=${TG_TENANTS:-50}
-users=${TG_USERS:-40}
+users=${TG_USERS:-80}
 seconds=${TG_SECONDS:-10}
 clients=${TG_CLIENTS:-2}
 tmp=$(mktemp -d)

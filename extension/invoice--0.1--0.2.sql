@@ -324,7 +324,11 @@ COMMENT ON FUNCTION invoice.invite_user(bigint, interval) IS 'a one-time code th
  * level security: every query below names the tenant (current_org())
  * explicitly.  Whatever a user typed is escaped (telegram_html) before it
  * is echoed; callback_data is a letter and an id ("v:12"), looked up in
- * the user's tenant again when pressed.
+ * the user's tenant again when pressed.  Each update is one transaction,
+ * and a SQL-language function that the planner does not inline is parsed
+ * and planned again in every transaction: the functions that query tables
+ * are plpgsql (plans cached for the session), the small helpers below are
+ * SQL written to be inlined.
  */
 
 -- text for parse_mode HTML: &, < and > escaped (and " for attributes)
@@ -486,16 +490,19 @@ COMMENT ON FUNCTION invoice.telegram_link(jsonb, text) IS '/start CODE: links th
 -- the shops an account works for, to choose from
 CREATE FUNCTION invoice.telegram_shops(upd jsonb, telegram_user_id bigint, intro text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		coalesce(intro, '') || '¿En qué tienda vas a trabajar?',
-		jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(jsonb_build_object(
-			'text', o.name, 'callback_data', 't:' || o.org_id)) ORDER BY o.name COLLATE "C", o.org_id))))
-	  FROM invoice.users u
-	  JOIN invoice.organizations o ON o.org_id = u.org_id AND o.is_active
-	 WHERE u.telegram_user_id = $2 AND u.is_active
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			coalesce(intro, '') || '¿En qué tienda vas a trabajar?',
+			jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(jsonb_build_object(
+				'text', o.name, 'callback_data', 't:' || o.org_id)) ORDER BY o.name COLLATE "C", o.org_id))))
+		  FROM invoice.users u
+		  JOIN invoice.organizations o ON o.org_id = u.org_id AND o.is_active
+		 WHERE u.telegram_user_id = $2 AND u.is_active);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_shops(jsonb, bigint, text) IS '/tienda: the buttons to choose among the shops an account is linked to';
 
@@ -528,22 +535,25 @@ COMMENT ON FUNCTION invoice.telegram_choose_shop(jsonb, bigint, bigint) IS 'a /t
 
 CREATE FUNCTION invoice.telegram_help(upd jsonb)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		E'<b>Comandos</b>\n' ||
-		E'/nueva: crear una factura paso a paso\n' ||
-		E'/facturas: las 10 facturas más recientes\n' ||
-		E'/ver NÚMERO: ver una factura\n' ||
-		E'/pdf NÚMERO: recibir el PDF de una factura\n' ||
-		E'/buscar TEXTO: buscar por cliente, documento o número\n' ||
-		E'/pago NÚMERO MONTO [método]: registrar un pago (efectivo, tarjeta, transferencia, nequi, daviplata, cheque, otro)\n' ||
-		E'/anular NÚMERO MOTIVO: anular una factura (administradores)\n' ||
-		E'/tienda: elegir la tienda en la que trabajas\n' ||
-		E'Compartir tu ubicación: la factura en curso queda en la sucursal más cercana\n' ||
-		E'/cancelar: cancelar lo que está en curso\n' ||
-		E'/ayuda: esta lista'))
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			E'<b>Comandos</b>\n' ||
+			E'/nueva: crear una factura paso a paso\n' ||
+			E'/facturas: las 10 facturas más recientes\n' ||
+			E'/ver NÚMERO: ver una factura\n' ||
+			E'/pdf NÚMERO: recibir el PDF de una factura\n' ||
+			E'/buscar TEXTO: buscar por cliente, documento o número\n' ||
+			E'/pago NÚMERO MONTO [método]: registrar un pago (efectivo, tarjeta, transferencia, nequi, daviplata, cheque, otro)\n' ||
+			E'/anular NÚMERO MOTIVO: anular una factura (administradores)\n' ||
+			E'/tienda: elegir la tienda en la que trabajas\n' ||
+			E'Compartir tu ubicación: la factura en curso queda en la sucursal más cercana\n' ||
+			E'/cancelar: cancelar lo que está en curso\n' ||
+			E'/ayuda: esta lista')));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_help(jsonb) IS '/ayuda: the list of commands';
 
@@ -551,16 +561,19 @@ COMMENT ON FUNCTION invoice.telegram_help(jsonb) IS '/ayuda: the list of command
 -- its number text ("FV123") or its number ("123")
 CREATE FUNCTION invoice.telegram_find(number text)
 RETURNS bigint
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT i.invoice_id
-	  FROM invoice.invoices i
-	 WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
-	   AND (upper(i.number_text) = upper(btrim($1))
-			OR i.number = CASE WHEN btrim($1) ~ '^[0-9]{1,18}$' THEN btrim($1)::bigint END)
-	 ORDER BY (upper(i.number_text) = upper(btrim($1))) DESC
-	 LIMIT 1
+BEGIN
+	RETURN (
+		SELECT i.invoice_id
+		  FROM invoice.invoices i
+		 WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
+		   AND (upper(i.number_text) = upper(btrim($1))
+				OR i.number = CASE WHEN btrim($1) ~ '^[0-9]{1,18}$' THEN btrim($1)::bigint END)
+		 ORDER BY (upper(i.number_text) = upper(btrim($1))) DESC
+		 LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_find(text) IS 'the issued invoice of the current tenant with that number (as "FV123" or "123"), or NULL';
 
@@ -579,38 +592,44 @@ COMMENT ON FUNCTION invoice.telegram_status(text) IS 'an invoice status in Spani
 -- one line per invoice and a row of buttons (Ver, PDF) for each
 CREATE FUNCTION invoice.telegram_list(upd jsonb, title text, ids bigint[])
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(CASE WHEN count(*) = 0
-		THEN invoice.telegram_say(upd, title || E'\n\nNo encontré facturas.')
-		ELSE invoice.telegram_say(upd,
-			title || E'\n\n' || string_agg(format('<b>%s</b> · %s · %s · %s · %s',
-				invoice.telegram_html(i.number_text),
-				to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD'),
-				invoice.telegram_html(c.name), invoice.telegram_money(i.total),
-				invoice.telegram_status(i.status)), E'\n' ORDER BY t.ord),
-			jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(
-				jsonb_build_object('text', 'Ver ' || i.number_text, 'callback_data', 'v:' || i.invoice_id),
-				jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id)) ORDER BY t.ord)))
-		END)
-	  FROM unnest(ids) WITH ORDINALITY AS t(id, ord)
-	  JOIN invoice.invoices i ON i.org_id = invoice.current_org() AND i.invoice_id = t.id
-	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
-	  JOIN invoice.organizations o ON o.org_id = i.org_id
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(CASE WHEN count(*) = 0
+			THEN invoice.telegram_say(upd, title || E'\n\nNo encontré facturas.')
+			ELSE invoice.telegram_say(upd,
+				title || E'\n\n' || string_agg(format('<b>%s</b> · %s · %s · %s · %s',
+					invoice.telegram_html(i.number_text),
+					to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD'),
+					invoice.telegram_html(c.name), invoice.telegram_money(i.total),
+					invoice.telegram_status(i.status)), E'\n' ORDER BY t.ord),
+				jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(
+					jsonb_build_object('text', 'Ver ' || i.number_text, 'callback_data', 'v:' || i.invoice_id),
+					jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id)) ORDER BY t.ord)))
+			END)
+		  FROM unnest(ids) WITH ORDINALITY AS t(id, ord)
+		  JOIN invoice.invoices i ON i.org_id = invoice.current_org() AND i.invoice_id = t.id
+		  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+		  JOIN invoice.organizations o ON o.org_id = i.org_id);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_list(jsonb, text, bigint[]) IS 'a list of invoices of the current tenant with buttons to view each or get its PDF';
 
 CREATE FUNCTION invoice.telegram_invoices(upd jsonb)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT invoice.telegram_list(upd, '<b>Facturas recientes</b>',
-		coalesce((SELECT array_agg(x.invoice_id ORDER BY x.issued_at DESC, x.invoice_id DESC)
-					FROM (SELECT i.invoice_id, i.issued_at FROM invoice.invoices i
-						   WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
-						   ORDER BY i.issued_at DESC, i.invoice_id DESC LIMIT 10) x), '{}'))
+BEGIN
+	RETURN (
+		SELECT invoice.telegram_list(upd, '<b>Facturas recientes</b>',
+			coalesce((SELECT array_agg(x.invoice_id ORDER BY x.issued_at DESC, x.invoice_id DESC)
+						FROM (SELECT i.invoice_id, i.issued_at FROM invoice.invoices i
+							   WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
+							   ORDER BY i.issued_at DESC, i.invoice_id DESC LIMIT 10) x), '{}')));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_invoices(jsonb) IS '/facturas: the latest 10 issued invoices of the current tenant';
 
@@ -642,77 +661,92 @@ COMMENT ON FUNCTION invoice.telegram_search(jsonb, text) IS '/buscar TEXTO: issu
 -- the details of an invoice of the current tenant, with a PDF button
 CREATE FUNCTION invoice.telegram_show(upd jsonb, invoice_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		format(E'<b>Factura %s</b> (%s)\nCliente: %s (%s %s)\nFecha: %s\n\n%s\n\nSubtotal: %s\nDescuentos: %s\nIVA: %s\n<b>Total: %s</b>\nPagado: %s\nSaldo: %s',
-			invoice.telegram_html(i.number_text), invoice.telegram_status(i.status),
-			invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number),
-			to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD HH24:MI'),
-			(SELECT string_agg(format('%s × %s: %s', replace(trim_scale(it.quantity)::text, '.', ','),
-									  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
-							   E'\n' ORDER BY it.line_no)
-			   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
-			invoice.telegram_money(i.subtotal), invoice.telegram_money(i.discount_total),
-			invoice.telegram_money(i.tax_total), invoice.telegram_money(i.total),
-			invoice.telegram_money(i.amount_paid), invoice.telegram_money(i.total - i.amount_paid)),
-		jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
-			jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id))))))
-	  FROM invoice.invoices i
-	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
-	  JOIN invoice.organizations o ON o.org_id = i.org_id
-	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			format(E'<b>Factura %s</b> (%s)\nCliente: %s (%s %s)\nFecha: %s\n\n%s\n\nSubtotal: %s\nDescuentos: %s\nIVA: %s\n<b>Total: %s</b>\nPagado: %s\nSaldo: %s',
+				invoice.telegram_html(i.number_text), invoice.telegram_status(i.status),
+				invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number),
+				to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD HH24:MI'),
+				(SELECT string_agg(format('%s × %s: %s', replace(trim_scale(it.quantity)::text, '.', ','),
+										  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
+								   E'\n' ORDER BY it.line_no)
+				   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
+				invoice.telegram_money(i.subtotal), invoice.telegram_money(i.discount_total),
+				invoice.telegram_money(i.tax_total), invoice.telegram_money(i.total),
+				invoice.telegram_money(i.amount_paid), invoice.telegram_money(i.total - i.amount_paid)),
+			jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+				jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id))))))
+		  FROM invoice.invoices i
+		  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+		  JOIN invoice.organizations o ON o.org_id = i.org_id
+		 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_show(jsonb, bigint) IS 'an issued invoice of the current tenant: customer, items, totals and balance';
 
 -- the sendDocument of an invoice's PDF (telegram_document renders it)
 CREATE FUNCTION invoice.telegram_pdf_action(upd jsonb, invoice_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(jsonb_build_object(
-		'method', 'sendDocument',
-		'org_id', i.org_id,
-		'params', jsonb_build_object(
-			'chat_id', invoice.telegram_chat_id(upd),
-			'parse_mode', 'HTML',
-			'caption', format('Factura <b>%s</b> · %s', invoice.telegram_html(i.number_text), invoice.telegram_money(i.total))),
-		'document', jsonb_build_object(
-			'invoice_id', i.invoice_id, 'format', 'pdf',
-			'filename', coalesce(nullif(regexp_replace(i.number_text, '[^A-Za-z0-9_-]', '', 'g'), ''), 'factura') || '.pdf')))
-	  FROM invoice.invoices i
-	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(jsonb_build_object(
+			'method', 'sendDocument',
+			'org_id', i.org_id,
+			'params', jsonb_build_object(
+				'chat_id', invoice.telegram_chat_id(upd),
+				'parse_mode', 'HTML',
+				'caption', format('Factura <b>%s</b> · %s', invoice.telegram_html(i.number_text), invoice.telegram_money(i.total))),
+			'document', jsonb_build_object(
+				'invoice_id', i.invoice_id, 'format', 'pdf',
+				'filename', coalesce(nullif(regexp_replace(i.number_text, '[^A-Za-z0-9_-]', '', 'g'), ''), 'factura') || '.pdf')))
+		  FROM invoice.invoices i
+		 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_pdf_action(jsonb, bigint) IS 'the sendDocument action of an issued invoice''s PDF, for the current tenant';
 
 CREATE FUNCTION invoice.telegram_not_found(upd jsonb, number text)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		CASE WHEN btrim(number) = '' THEN 'Escribe el número de la factura, por ejemplo: <code>/ver FV123</code>'
-			 ELSE format('No encontré la factura <b>%s</b> en esta tienda.', invoice.telegram_html(btrim(number))) END))
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			CASE WHEN btrim(number) = '' THEN 'Escribe el número de la factura, por ejemplo: <code>/ver FV123</code>'
+				 ELSE format('No encontré la factura <b>%s</b> en esta tienda.', invoice.telegram_html(btrim(number))) END)));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_not_found(jsonb, text) IS 'the reply when no invoice has the number typed';
 
 CREATE FUNCTION invoice.telegram_view(upd jsonb, arg text)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT coalesce(invoice.telegram_show(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg))
+BEGIN
+	RETURN (
+		SELECT coalesce(invoice.telegram_show(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg)));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_view(jsonb, text) IS '/ver NÚMERO';
 
 CREATE FUNCTION invoice.telegram_pdf(upd jsonb, arg text)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT coalesce(invoice.telegram_pdf_action(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg))
+BEGIN
+	RETURN (
+		SELECT coalesce(invoice.telegram_pdf_action(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg)));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_pdf(jsonb, text) IS '/pdf NÚMERO';
 
@@ -889,24 +923,29 @@ COMMENT ON FUNCTION invoice.telegram_button(jsonb, text) IS 'a button press (vie
 -- the step of an account's invoice in progress, in the current tenant
 CREATE FUNCTION invoice.telegram_step(telegram_user_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT s.state FROM invoice.telegram_sessions s
-	 WHERE s.telegram_user_id = $1 AND s.state_expires_at > now()
-	   AND (s.state ->> 'org_id')::bigint = invoice.current_org()
+BEGIN
+	RETURN (
+		SELECT s.state FROM invoice.telegram_sessions s
+		 WHERE s.telegram_user_id = $1 AND s.state_expires_at > now()
+		   AND (s.state ->> 'org_id')::bigint = invoice.current_org());
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_step(bigint) IS 'the step of the invoice an account is creating in the current tenant, or NULL';
 
 CREATE FUNCTION invoice.telegram_set_step(telegram_user_id bigint, state jsonb)
 RETURNS void
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
 	UPDATE invoice.telegram_sessions s
 	   SET state = CASE WHEN $2 IS NOT NULL THEN $2 || jsonb_build_object('org_id', invoice.current_org()) END,
 		   state_expires_at = CASE WHEN $2 IS NOT NULL THEN now() + interval '1 hour' END
-	 WHERE s.telegram_user_id = $1
+	 WHERE s.telegram_user_id = $1;
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_set_step(bigint, jsonb) IS 'sets (or, with NULL, forgets) the step of an account''s invoice in progress, for an hour';
 
@@ -1028,24 +1067,27 @@ COMMENT ON FUNCTION invoice.telegram_customer(jsonb, bigint, text) IS 'the custo
 -- the draft so far, its running total and what can be done next
 CREATE FUNCTION invoice.telegram_draft(upd jsonb, invoice_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		format(E'<b>Factura en curso</b> para %s\n\n%s\n\n<b>Total: %s</b>',
-			invoice.telegram_html(c.name),
-			(SELECT string_agg(format('%s. %s × %s: %s', it.line_no, replace(trim_scale(it.quantity)::text, '.', ','),
-									  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
-							   E'\n' ORDER BY it.line_no)
-			   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
-			invoice.telegram_money(i.total)),
-		jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
-			jsonb_build_object('text', 'Agregar ítem', 'callback_data', 'n:add'),
-			jsonb_build_object('text', 'Emitir', 'callback_data', 'n:issue'),
-			jsonb_build_object('text', 'Cancelar', 'callback_data', 'n:cancel'))))))
-	  FROM invoice.invoices i
-	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
-	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			format(E'<b>Factura en curso</b> para %s\n\n%s\n\n<b>Total: %s</b>',
+				invoice.telegram_html(c.name),
+				(SELECT string_agg(format('%s. %s × %s: %s', it.line_no, replace(trim_scale(it.quantity)::text, '.', ','),
+										  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
+								   E'\n' ORDER BY it.line_no)
+				   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
+				invoice.telegram_money(i.total)),
+			jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+				jsonb_build_object('text', 'Agregar ítem', 'callback_data', 'n:add'),
+				jsonb_build_object('text', 'Emitir', 'callback_data', 'n:issue'),
+				jsonb_build_object('text', 'Cancelar', 'callback_data', 'n:cancel'))))))
+		  FROM invoice.invoices i
+		  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+		 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_draft(jsonb, bigint) IS 'the invoice in progress: its lines, running total and the buttons Agregar ítem, Emitir, Cancelar';
 
