@@ -207,15 +207,20 @@ SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_inbox', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_action_id_seq', '');
 
--- the chat an update came from (NULL when it has none)
+-- the chat an update came from (NULL when it has none).  This helper and
+-- the few below that every update calls (telegram_html, telegram_say,
+-- telegram_answer, telegram_status) are written so that the planner
+-- inlines them into their callers' cached plans (a SQL function that is
+-- not inlined is planned again in every transaction): no SET clause, so
+-- every name in them is qualified instead; STRICT only when their body
+-- is; no stricter volatility than their body's.
 CREATE FUNCTION invoice.telegram_chat_id(upd jsonb)
 RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT COALESCE(upd #>> '{message,chat,id}',
-					upd #>> '{callback_query,message,chat,id}',
-					upd #>> '{callback_query,from,id}')::bigint
+	SELECT CAST(COALESCE(upd OPERATOR(pg_catalog.#>>) '{message,chat,id}',
+						 upd OPERATOR(pg_catalog.#>>) '{callback_query,message,chat,id}',
+						 upd OPERATOR(pg_catalog.#>>) '{callback_query,from,id}') AS pg_catalog.int8)
 $$;
 COMMENT ON FUNCTION invoice.telegram_chat_id(jsonb) IS 'the chat of a Bot API update, or NULL';
 
@@ -300,6 +305,9 @@ COMMENT ON TABLE invoice.telegram_sessions IS 'per Telegram account: the shop ch
 ALTER TABLE invoice.telegram_sessions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE invoice.telegram_sessions FORCE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('invoice.telegram_sessions', '');
+-- every update looks its account's users up across tenants
+CREATE INDEX users_telegram_user_idx ON invoice.users (telegram_user_id)
+	WHERE telegram_user_id IS NOT NULL;
 
 CREATE FUNCTION invoice.invite_user(user_id bigint, ttl interval DEFAULT '1 day')
 RETURNS text
@@ -316,14 +324,17 @@ COMMENT ON FUNCTION invoice.invite_user(bigint, interval) IS 'a one-time code th
  * level security: every query below names the tenant (current_org())
  * explicitly.  Whatever a user typed is escaped (telegram_html) before it
  * is echoed; callback_data is a letter and an id ("v:12"), looked up in
- * the user's tenant again when pressed.
+ * the user's tenant again when pressed.  Each update is one transaction,
+ * and a SQL-language function that the planner does not inline is parsed
+ * and planned again in every transaction: the functions that query tables
+ * are plpgsql (plans cached for the session), the small helpers below are
+ * SQL written to be inlined.
  */
 
 -- text for parse_mode HTML: &, < and > escaped (and " for attributes)
 CREATE FUNCTION invoice.telegram_html(t text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(
 		t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;')
@@ -341,7 +352,6 @@ COMMENT ON FUNCTION invoice.telegram_money(numeric) IS 'an amount written as in 
 CREATE FUNCTION invoice.telegram_say(upd jsonb, html text, markup jsonb DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
 		'method', 'sendMessage',
@@ -357,13 +367,12 @@ COMMENT ON FUNCTION invoice.telegram_say(jsonb, text, jsonb) IS 'a sendMessage a
 -- the answer every button press gets
 CREATE FUNCTION invoice.telegram_answer(upd jsonb, text text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 	SELECT pg_catalog.jsonb_build_array(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
 		'method', 'answerCallbackQuery',
 		'params', pg_catalog.jsonb_build_object(
-			'callback_query_id', upd #>> '{callback_query,id}',
+			'callback_query_id', upd OPERATOR(pg_catalog.#>>) '{callback_query,id}',
 			'text', text))))
 $$;
 COMMENT ON FUNCTION invoice.telegram_answer(jsonb, text) IS 'the answerCallbackQuery action for a button press (empty when the update is none)';
@@ -387,45 +396,39 @@ COMMENT ON FUNCTION invoice.telegram_session(bigint) IS 'the conversation''s row
 
 /*
  * telegram_rate: counts one more update of an account in its current
- * one-minute window and returns the count; the caller allows 20.
+ * one-minute window (the caller allows 20) and returns its session row,
+ * created when missing and locked: the one write an update makes to it.
  */
 CREATE FUNCTION invoice.telegram_rate(telegram_user_id bigint)
-RETURNS integer
+RETURNS invoice.telegram_sessions
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_count		integer;
+	s			invoice.telegram_sessions;
 BEGIN
-	PERFORM invoice.telegram_session($1);
-	UPDATE invoice.telegram_sessions s
-	   SET window_started_at = CASE WHEN s.window_started_at > now() - interval '1 minute'
-									THEN s.window_started_at ELSE now() END,
-		   window_updates = CASE WHEN s.window_started_at > now() - interval '1 minute'
-								 THEN s.window_updates + 1 ELSE 1 END
-	 WHERE s.telegram_user_id = $1
-	RETURNING s.window_updates INTO v_count;
-	RETURN v_count;
+	INSERT INTO invoice.telegram_sessions AS t (telegram_user_id, window_started_at, window_updates)
+	VALUES ($1, now(), 1)
+		ON CONFLICT ON CONSTRAINT telegram_sessions_pkey DO UPDATE
+		SET window_started_at = CASE WHEN t.window_started_at > now() - interval '1 minute'
+									 THEN t.window_started_at ELSE now() END,
+			window_updates = CASE WHEN t.window_started_at > now() - interval '1 minute'
+								  THEN t.window_updates + 1 ELSE 1 END
+		RETURNING * INTO s;
+	RETURN s;
 END
 $$;
-COMMENT ON FUNCTION invoice.telegram_rate(bigint) IS 'counts an update of a Telegram account in its one-minute window; returns the count';
+COMMENT ON FUNCTION invoice.telegram_rate(bigint) IS 'counts an update of a Telegram account in its one-minute window; returns its session row (window_updates: the count), locked';
 
--- enters the tenant of a linked user for the rest of the transaction; the
--- bridge calls telegram_handle outside a transaction block, where
--- set_tenant warns that the context lasts only for the statement (which
--- is what is meant here): the warning would land in the bridge's log as a
--- line that is not JSON
+-- enters the tenant of a linked user for the rest of the transaction:
+-- set_tenant's checks, without its warning for a client's set_tenant()
+-- in autocommit (the bridge calls telegram_handle outside a transaction
+-- block, and the context is meant to last exactly that statement)
 CREATE FUNCTION invoice.telegram_enter(org_id bigint, user_id bigint)
 RETURNS void
-LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-SET client_min_messages = error
-AS $$
-BEGIN
-	PERFORM invoice.set_tenant($1, $2);
-END
-$$;
-COMMENT ON FUNCTION invoice.telegram_enter(bigint, bigint) IS 'set_tenant(org_id, user_id) for the conversation, without the warning meant for interactive sessions';
+AS 'MODULE_PATHNAME', 'invoice_telegram_enter'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION invoice.telegram_enter(bigint, bigint) IS 'set_tenant(org_id, user_id) for the conversation''s own nested call, without the warning meant for a client''s set_tenant() in autocommit';
 
 /*
  * telegram_link: "/start CODE".  A valid code (unused, unexpired) links
@@ -487,16 +490,19 @@ COMMENT ON FUNCTION invoice.telegram_link(jsonb, text) IS '/start CODE: links th
 -- the shops an account works for, to choose from
 CREATE FUNCTION invoice.telegram_shops(upd jsonb, telegram_user_id bigint, intro text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		coalesce(intro, '') || '¿En qué tienda vas a trabajar?',
-		jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(jsonb_build_object(
-			'text', o.name, 'callback_data', 't:' || o.org_id)) ORDER BY o.name COLLATE "C", o.org_id))))
-	  FROM invoice.users u
-	  JOIN invoice.organizations o ON o.org_id = u.org_id AND o.is_active
-	 WHERE u.telegram_user_id = $2 AND u.is_active
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			coalesce(intro, '') || '¿En qué tienda vas a trabajar?',
+			jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(jsonb_build_object(
+				'text', o.name, 'callback_data', 't:' || o.org_id)) ORDER BY o.name COLLATE "C", o.org_id))))
+		  FROM invoice.users u
+		  JOIN invoice.organizations o ON o.org_id = u.org_id AND o.is_active
+		 WHERE u.telegram_user_id = $2 AND u.is_active);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_shops(jsonb, bigint, text) IS '/tienda: the buttons to choose among the shops an account is linked to';
 
@@ -529,21 +535,25 @@ COMMENT ON FUNCTION invoice.telegram_choose_shop(jsonb, bigint, bigint) IS 'a /t
 
 CREATE FUNCTION invoice.telegram_help(upd jsonb)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		E'<b>Comandos</b>\n' ||
-		E'/nueva: crear una factura paso a paso\n' ||
-		E'/facturas: las 10 facturas más recientes\n' ||
-		E'/ver NÚMERO: ver una factura\n' ||
-		E'/pdf NÚMERO: recibir el PDF de una factura\n' ||
-		E'/buscar TEXTO: buscar por cliente, documento o número\n' ||
-		E'/pago NÚMERO MONTO [método]: registrar un pago (efectivo, tarjeta, transferencia, nequi, daviplata, cheque, otro)\n' ||
-		E'/anular NÚMERO MOTIVO: anular una factura (administradores)\n' ||
-		E'/tienda: elegir la tienda en la que trabajas\n' ||
-		E'/cancelar: cancelar lo que está en curso\n' ||
-		E'/ayuda: esta lista'))
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			E'<b>Comandos</b>\n' ||
+			E'/nueva: crear una factura paso a paso\n' ||
+			E'/facturas: las 10 facturas más recientes\n' ||
+			E'/ver NÚMERO: ver una factura\n' ||
+			E'/pdf NÚMERO: recibir el PDF de una factura\n' ||
+			E'/buscar TEXTO: buscar por cliente, documento o número\n' ||
+			E'/pago NÚMERO MONTO [método]: registrar un pago (efectivo, tarjeta, transferencia, nequi, daviplata, cheque, otro)\n' ||
+			E'/anular NÚMERO MOTIVO: anular una factura (administradores)\n' ||
+			E'/tienda: elegir la tienda en la que trabajas\n' ||
+			E'Compartir tu ubicación: la factura en curso queda en la sucursal más cercana\n' ||
+			E'/cancelar: cancelar lo que está en curso\n' ||
+			E'/ayuda: esta lista')));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_help(jsonb) IS '/ayuda: the list of commands';
 
@@ -551,65 +561,75 @@ COMMENT ON FUNCTION invoice.telegram_help(jsonb) IS '/ayuda: the list of command
 -- its number text ("FV123") or its number ("123")
 CREATE FUNCTION invoice.telegram_find(number text)
 RETURNS bigint
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT i.invoice_id
-	  FROM invoice.invoices i
-	 WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
-	   AND (upper(i.number_text) = upper(btrim($1))
-			OR i.number = CASE WHEN btrim($1) ~ '^[0-9]{1,18}$' THEN btrim($1)::bigint END)
-	 ORDER BY (upper(i.number_text) = upper(btrim($1))) DESC
-	 LIMIT 1
+BEGIN
+	RETURN (
+		SELECT i.invoice_id
+		  FROM invoice.invoices i
+		 WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
+		   AND (upper(i.number_text) = upper(btrim($1))
+				OR i.number = CASE WHEN btrim($1) ~ '^[0-9]{1,18}$' THEN btrim($1)::bigint END)
+		 ORDER BY (upper(i.number_text) = upper(btrim($1))) DESC
+		 LIMIT 1);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_find(text) IS 'the issued invoice of the current tenant with that number (as "FV123" or "123"), or NULL';
 
 -- the status of an invoice, in Spanish
 CREATE FUNCTION invoice.telegram_status(status text)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT CASE status WHEN 'draft' THEN 'borrador' WHEN 'issued' THEN 'emitida'
-					   WHEN 'paid' THEN 'pagada' WHEN 'void' THEN 'anulada' ELSE status END
+	SELECT CASE WHEN status OPERATOR(pg_catalog.=) 'draft' THEN 'borrador'
+				WHEN status OPERATOR(pg_catalog.=) 'issued' THEN 'emitida'
+				WHEN status OPERATOR(pg_catalog.=) 'paid' THEN 'pagada'
+				WHEN status OPERATOR(pg_catalog.=) 'void' THEN 'anulada' ELSE status END
 $$;
 COMMENT ON FUNCTION invoice.telegram_status(text) IS 'an invoice status in Spanish';
 
 -- one line per invoice and a row of buttons (Ver, PDF) for each
 CREATE FUNCTION invoice.telegram_list(upd jsonb, title text, ids bigint[])
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(CASE WHEN count(*) = 0
-		THEN invoice.telegram_say(upd, title || E'\n\nNo encontré facturas.')
-		ELSE invoice.telegram_say(upd,
-			title || E'\n\n' || string_agg(format('<b>%s</b> · %s · %s · %s · %s',
-				invoice.telegram_html(i.number_text),
-				to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD'),
-				invoice.telegram_html(c.name), invoice.telegram_money(i.total),
-				invoice.telegram_status(i.status)), E'\n' ORDER BY t.ord),
-			jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(
-				jsonb_build_object('text', 'Ver ' || i.number_text, 'callback_data', 'v:' || i.invoice_id),
-				jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id)) ORDER BY t.ord)))
-		END)
-	  FROM unnest(ids) WITH ORDINALITY AS t(id, ord)
-	  JOIN invoice.invoices i ON i.org_id = invoice.current_org() AND i.invoice_id = t.id
-	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
-	  JOIN invoice.organizations o ON o.org_id = i.org_id
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(CASE WHEN count(*) = 0
+			THEN invoice.telegram_say(upd, title || E'\n\nNo encontré facturas.')
+			ELSE invoice.telegram_say(upd,
+				title || E'\n\n' || string_agg(format('<b>%s</b> · %s · %s · %s · %s',
+					invoice.telegram_html(i.number_text),
+					to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD'),
+					invoice.telegram_html(c.name), invoice.telegram_money(i.total),
+					invoice.telegram_status(i.status)), E'\n' ORDER BY t.ord),
+				jsonb_build_object('inline_keyboard', jsonb_agg(jsonb_build_array(
+					jsonb_build_object('text', 'Ver ' || i.number_text, 'callback_data', 'v:' || i.invoice_id),
+					jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id)) ORDER BY t.ord)))
+			END)
+		  FROM unnest(ids) WITH ORDINALITY AS t(id, ord)
+		  JOIN invoice.invoices i ON i.org_id = invoice.current_org() AND i.invoice_id = t.id
+		  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+		  JOIN invoice.organizations o ON o.org_id = i.org_id);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_list(jsonb, text, bigint[]) IS 'a list of invoices of the current tenant with buttons to view each or get its PDF';
 
 CREATE FUNCTION invoice.telegram_invoices(upd jsonb)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT invoice.telegram_list(upd, '<b>Facturas recientes</b>',
-		coalesce((SELECT array_agg(x.invoice_id ORDER BY x.issued_at DESC, x.invoice_id DESC)
-					FROM (SELECT i.invoice_id, i.issued_at FROM invoice.invoices i
-						   WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
-						   ORDER BY i.issued_at DESC, i.invoice_id DESC LIMIT 10) x), '{}'))
+BEGIN
+	RETURN (
+		SELECT invoice.telegram_list(upd, '<b>Facturas recientes</b>',
+			coalesce((SELECT array_agg(x.invoice_id ORDER BY x.issued_at DESC, x.invoice_id DESC)
+						FROM (SELECT i.invoice_id, i.issued_at FROM invoice.invoices i
+							   WHERE i.org_id = invoice.current_org() AND i.number IS NOT NULL
+							   ORDER BY i.issued_at DESC, i.invoice_id DESC LIMIT 10) x), '{}')));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_invoices(jsonb) IS '/facturas: the latest 10 issued invoices of the current tenant';
 
@@ -641,77 +661,92 @@ COMMENT ON FUNCTION invoice.telegram_search(jsonb, text) IS '/buscar TEXTO: issu
 -- the details of an invoice of the current tenant, with a PDF button
 CREATE FUNCTION invoice.telegram_show(upd jsonb, invoice_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		format(E'<b>Factura %s</b> (%s)\nCliente: %s (%s %s)\nFecha: %s\n\n%s\n\nSubtotal: %s\nDescuentos: %s\nIVA: %s\n<b>Total: %s</b>\nPagado: %s\nSaldo: %s',
-			invoice.telegram_html(i.number_text), invoice.telegram_status(i.status),
-			invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number),
-			to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD HH24:MI'),
-			(SELECT string_agg(format('%s × %s: %s', replace(trim_scale(it.quantity)::text, '.', ','),
-									  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
-							   E'\n' ORDER BY it.line_no)
-			   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
-			invoice.telegram_money(i.subtotal), invoice.telegram_money(i.discount_total),
-			invoice.telegram_money(i.tax_total), invoice.telegram_money(i.total),
-			invoice.telegram_money(i.amount_paid), invoice.telegram_money(i.total - i.amount_paid)),
-		jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
-			jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id))))))
-	  FROM invoice.invoices i
-	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
-	  JOIN invoice.organizations o ON o.org_id = i.org_id
-	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			format(E'<b>Factura %s</b> (%s)\nCliente: %s (%s %s)\nFecha: %s\n\n%s\n\nSubtotal: %s\nDescuentos: %s\nIVA: %s\n<b>Total: %s</b>\nPagado: %s\nSaldo: %s',
+				invoice.telegram_html(i.number_text), invoice.telegram_status(i.status),
+				invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number),
+				to_char(i.issued_at AT TIME ZONE o.timezone, 'YYYY-MM-DD HH24:MI'),
+				(SELECT string_agg(format('%s × %s: %s', replace(trim_scale(it.quantity)::text, '.', ','),
+										  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
+								   E'\n' ORDER BY it.line_no)
+				   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
+				invoice.telegram_money(i.subtotal), invoice.telegram_money(i.discount_total),
+				invoice.telegram_money(i.tax_total), invoice.telegram_money(i.total),
+				invoice.telegram_money(i.amount_paid), invoice.telegram_money(i.total - i.amount_paid)),
+			jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+				jsonb_build_object('text', 'PDF', 'callback_data', 'p:' || i.invoice_id))))))
+		  FROM invoice.invoices i
+		  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+		  JOIN invoice.organizations o ON o.org_id = i.org_id
+		 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_show(jsonb, bigint) IS 'an issued invoice of the current tenant: customer, items, totals and balance';
 
 -- the sendDocument of an invoice's PDF (telegram_document renders it)
 CREATE FUNCTION invoice.telegram_pdf_action(upd jsonb, invoice_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(jsonb_build_object(
-		'method', 'sendDocument',
-		'org_id', i.org_id,
-		'params', jsonb_build_object(
-			'chat_id', invoice.telegram_chat_id(upd),
-			'parse_mode', 'HTML',
-			'caption', format('Factura <b>%s</b> · %s', invoice.telegram_html(i.number_text), invoice.telegram_money(i.total))),
-		'document', jsonb_build_object(
-			'invoice_id', i.invoice_id, 'format', 'pdf',
-			'filename', coalesce(nullif(regexp_replace(i.number_text, '[^A-Za-z0-9_-]', '', 'g'), ''), 'factura') || '.pdf')))
-	  FROM invoice.invoices i
-	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(jsonb_build_object(
+			'method', 'sendDocument',
+			'org_id', i.org_id,
+			'params', jsonb_build_object(
+				'chat_id', invoice.telegram_chat_id(upd),
+				'parse_mode', 'HTML',
+				'caption', format('Factura <b>%s</b> · %s', invoice.telegram_html(i.number_text), invoice.telegram_money(i.total))),
+			'document', jsonb_build_object(
+				'invoice_id', i.invoice_id, 'format', 'pdf',
+				'filename', coalesce(nullif(regexp_replace(i.number_text, '[^A-Za-z0-9_-]', '', 'g'), ''), 'factura') || '.pdf')))
+		  FROM invoice.invoices i
+		 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2 AND i.number IS NOT NULL);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_pdf_action(jsonb, bigint) IS 'the sendDocument action of an issued invoice''s PDF, for the current tenant';
 
 CREATE FUNCTION invoice.telegram_not_found(upd jsonb, number text)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		CASE WHEN btrim(number) = '' THEN 'Escribe el número de la factura, por ejemplo: <code>/ver FV123</code>'
-			 ELSE format('No encontré la factura <b>%s</b> en esta tienda.', invoice.telegram_html(btrim(number))) END))
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			CASE WHEN btrim(number) = '' THEN 'Escribe el número de la factura, por ejemplo: <code>/ver FV123</code>'
+				 ELSE format('No encontré la factura <b>%s</b> en esta tienda.', invoice.telegram_html(btrim(number))) END)));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_not_found(jsonb, text) IS 'the reply when no invoice has the number typed';
 
 CREATE FUNCTION invoice.telegram_view(upd jsonb, arg text)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT coalesce(invoice.telegram_show(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg))
+BEGIN
+	RETURN (
+		SELECT coalesce(invoice.telegram_show(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg)));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_view(jsonb, text) IS '/ver NÚMERO';
 
 CREATE FUNCTION invoice.telegram_pdf(upd jsonb, arg text)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT coalesce(invoice.telegram_pdf_action(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg))
+BEGIN
+	RETURN (
+		SELECT coalesce(invoice.telegram_pdf_action(upd, invoice.telegram_find(arg)), invoice.telegram_not_found(upd, arg)));
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_pdf(jsonb, text) IS '/pdf NÚMERO';
 
@@ -872,33 +907,45 @@ COMMENT ON FUNCTION invoice.telegram_button(jsonb, text) IS 'a button press (vie
 /*
  * /nueva, step by step.  The step lives in telegram_sessions.state for an
  * hour: {"step": "customer"}, then {"step": "items", "invoice_id": N} (a
- * draft of the current tenant), then {"step": "confirm", ...}.  Each step
- * calls the same API functions as any client (upsert_customer,
- * create_invoice, add_item, issue, delete_draft); their errors become
+ * draft of the current tenant), then {"step": "confirm", ...}.  An item is
+ * one line "descripción; cantidad; precio[; peso en gramos]", or is asked
+ * field by field ("Paso a paso"): {"step": "item_desc" | "item_qty" |
+ * "item_price" | "item_weight", "invoice_id": N, "item": {...so far}},
+ * each field checked by totals() (the API's own item rules) as it comes.
+ * A location shared meanwhile puts the draft under the tenant's nearest
+ * branch (before the draft exists, and outside /nueva, it is kept in the
+ * state as "location" for the next draft).  Each step calls the same API
+ * functions as any client (upsert_customer, create_invoice, add_item,
+ * nearest_branch, set_branch, issue, delete_draft); their errors become
  * polite messages and leave the step where it was.
  */
 
 -- the step of an account's invoice in progress, in the current tenant
 CREATE FUNCTION invoice.telegram_step(telegram_user_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT s.state FROM invoice.telegram_sessions s
-	 WHERE s.telegram_user_id = $1 AND s.state_expires_at > now()
-	   AND (s.state ->> 'org_id')::bigint = invoice.current_org()
+BEGIN
+	RETURN (
+		SELECT s.state FROM invoice.telegram_sessions s
+		 WHERE s.telegram_user_id = $1 AND s.state_expires_at > now()
+		   AND (s.state ->> 'org_id')::bigint = invoice.current_org());
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_step(bigint) IS 'the step of the invoice an account is creating in the current tenant, or NULL';
 
 CREATE FUNCTION invoice.telegram_set_step(telegram_user_id bigint, state jsonb)
 RETURNS void
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
 	UPDATE invoice.telegram_sessions s
 	   SET state = CASE WHEN $2 IS NOT NULL THEN $2 || jsonb_build_object('org_id', invoice.current_org()) END,
 		   state_expires_at = CASE WHEN $2 IS NOT NULL THEN now() + interval '1 hour' END
-	 WHERE s.telegram_user_id = $1
+	 WHERE s.telegram_user_id = $1;
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_set_step(bigint, jsonb) IS 'sets (or, with NULL, forgets) the step of an account''s invoice in progress, for an hour';
 
@@ -907,15 +954,19 @@ RETURNS jsonb
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	v_location	jsonb := invoice.telegram_step($2) -> 'location';
 BEGIN
 	PERFORM invoice.telegram_drop_draft($2);
-	PERFORM invoice.telegram_set_step($2, '{"step": "customer"}');
+	PERFORM invoice.telegram_set_step($2, jsonb_strip_nulls(jsonb_build_object('step', 'customer', 'location', v_location)));
 	RETURN jsonb_build_array(invoice.telegram_say(upd,
 		E'<b>Nueva factura</b>\n¿Para qué cliente? Escribe el documento y el nombre, '
-		'por ejemplo <code>CC 1020304050 María Pérez</code>, o parte del nombre para buscarlo.'));
+		'por ejemplo <code>CC 1020304050 María Pérez</code>, o parte del nombre para buscarlo.'
+		|| CASE WHEN v_location IS NULL
+				THEN E'\n\nSi compartes tu ubicación, la factura queda en la sucursal más cercana.' ELSE '' END));
 END
 $$;
-COMMENT ON FUNCTION invoice.telegram_new(jsonb, bigint) IS '/nueva: starts an invoice, asking for the customer';
+COMMENT ON FUNCTION invoice.telegram_new(jsonb, bigint) IS '/nueva: starts an invoice, asking for the customer (keeping a location shared within the hour)';
 
 -- the draft of the invoice in progress, deleted (nothing when there is none)
 CREATE FUNCTION invoice.telegram_drop_draft(telegram_user_id bigint)
@@ -936,25 +987,35 @@ END
 $$;
 COMMENT ON FUNCTION invoice.telegram_drop_draft(bigint) IS 'forgets the invoice in progress of an account, deleting its draft';
 
--- the customer chosen: a draft for them, and the items asked for
+-- the customer chosen: a draft for them (at the place shared, if any), and
+-- the items asked for
 CREATE FUNCTION invoice.telegram_customer_chosen(upd jsonb, telegram_user_id bigint, customer_id bigint)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	v_location	jsonb := invoice.telegram_step($2) -> 'location';
 	v_id		bigint := invoice.create_invoice($3);
+	v_branch	text;
 BEGIN
+	IF v_location IS NOT NULL THEN
+		v_branch := invoice.telegram_place(v_id, (v_location ->> 'lon')::float8, (v_location ->> 'lat')::float8);
+	END IF;
 	PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'items', 'invoice_id', v_id));
 	RETURN jsonb_build_array(invoice.telegram_say(upd,
-		(SELECT format(E'Cliente: <b>%s</b> (%s %s).\n\nAhora los ítems, uno por mensaje: '
+		(SELECT format(E'Cliente: <b>%s</b> (%s %s).%s\n\nAhora los ítems, uno por mensaje: '
 					   '<code>descripción; cantidad; precio[; peso en gramos]</code>\n'
-					   'Por ejemplo: <code>Anillo oro 18k; 1; 1.250.000; 3,5</code>',
-					   invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number))
-		   FROM invoice.customers c WHERE c.org_id = invoice.current_org() AND c.customer_id = $3)));
+					   'Por ejemplo: <code>Anillo oro 18k; 1; 1.250.000; 3,5</code>\n'
+					   'O pulsa <b>Paso a paso</b> y te pregunto cada dato.',
+					   invoice.telegram_html(c.name), c.id_type, invoice.telegram_html(c.id_number),
+					   CASE WHEN v_branch IS NOT NULL
+							THEN format(E'\nSucursal: <b>%s</b>.', invoice.telegram_html(v_branch)) ELSE '' END)
+		   FROM invoice.customers c WHERE c.org_id = invoice.current_org() AND c.customer_id = $3),
+		invoice.telegram_guided_button()));
 END
 $$;
-COMMENT ON FUNCTION invoice.telegram_customer_chosen(jsonb, bigint, bigint) IS 'starts the draft of the invoice in progress for a customer and asks for the items';
+COMMENT ON FUNCTION invoice.telegram_customer_chosen(jsonb, bigint, bigint) IS 'starts the draft of the invoice in progress for a customer (at the place shared, if any) and asks for the items';
 
 -- the customer step: "CC 1020304050 María Pérez" picks or creates; a name searches
 CREATE FUNCTION invoice.telegram_customer(upd jsonb, telegram_user_id bigint, input text)
@@ -1006,71 +1067,301 @@ COMMENT ON FUNCTION invoice.telegram_customer(jsonb, bigint, text) IS 'the custo
 -- the draft so far, its running total and what can be done next
 CREATE FUNCTION invoice.telegram_draft(upd jsonb, invoice_id bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT jsonb_build_array(invoice.telegram_say(upd,
-		format(E'<b>Factura en curso</b> para %s\n\n%s\n\n<b>Total: %s</b>',
-			invoice.telegram_html(c.name),
-			(SELECT string_agg(format('%s. %s × %s: %s', it.line_no, replace(trim_scale(it.quantity)::text, '.', ','),
-									  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
-							   E'\n' ORDER BY it.line_no)
-			   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
-			invoice.telegram_money(i.total)),
-		jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
-			jsonb_build_object('text', 'Agregar ítem', 'callback_data', 'n:add'),
-			jsonb_build_object('text', 'Emitir', 'callback_data', 'n:issue'),
-			jsonb_build_object('text', 'Cancelar', 'callback_data', 'n:cancel'))))))
-	  FROM invoice.invoices i
-	  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
-	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2
+BEGIN
+	RETURN (
+		SELECT jsonb_build_array(invoice.telegram_say(upd,
+			format(E'<b>Factura en curso</b> para %s\n\n%s\n\n<b>Total: %s</b>',
+				invoice.telegram_html(c.name),
+				(SELECT string_agg(format('%s. %s × %s: %s', it.line_no, replace(trim_scale(it.quantity)::text, '.', ','),
+										  invoice.telegram_html(it.description), invoice.telegram_money(it.line_total)),
+								   E'\n' ORDER BY it.line_no)
+				   FROM invoice.invoice_items it WHERE it.org_id = i.org_id AND it.invoice_id = i.invoice_id),
+				invoice.telegram_money(i.total)),
+			jsonb_build_object('inline_keyboard', jsonb_build_array(jsonb_build_array(
+				jsonb_build_object('text', 'Agregar ítem', 'callback_data', 'n:add'),
+				jsonb_build_object('text', 'Emitir', 'callback_data', 'n:issue'),
+				jsonb_build_object('text', 'Cancelar', 'callback_data', 'n:cancel'))))))
+		  FROM invoice.invoices i
+		  JOIN invoice.customers c ON c.org_id = i.org_id AND c.customer_id = i.customer_id
+		 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $2);
+END
 $$;
 COMMENT ON FUNCTION invoice.telegram_draft(jsonb, bigint) IS 'the invoice in progress: its lines, running total and the buttons Agregar ítem, Emitir, Cancelar';
 
--- the items step: "descripción; cantidad; precio[; peso en gramos]"
+-- the button that asks an item field by field
+CREATE FUNCTION invoice.telegram_guided_button()
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT '{"inline_keyboard": [[{"text": "Paso a paso", "callback_data": "n:step"}]]}'::jsonb
+$$;
+COMMENT ON FUNCTION invoice.telegram_guided_button() IS 'the reply_markup with the button "Paso a paso" (ask an item field by field)';
+
+-- what is wrong with an item, in Spanish and naming the field, from the
+-- message of the API's item rules (add_item, totals)
+CREATE FUNCTION invoice.telegram_item_error(message text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE
+		WHEN message LIKE '%times%' OR message LIKE '%line_total%'
+			THEN 'El total del ítem (cantidad por precio) es demasiado grande.'
+		WHEN message LIKE '%"quantity"%'
+			THEN 'La cantidad debe ser un número mayor que cero, con a lo sumo 3 decimales.'
+		WHEN message LIKE '%"unit_price"%'
+			THEN 'El precio debe ser un número, cero o mayor, con a lo sumo 2 decimales.'
+		WHEN message LIKE '%"weight_grams"%'
+			THEN 'El peso en gramos debe ser un número mayor que cero, con a lo sumo 3 decimales.'
+		WHEN message LIKE '%"description"%'
+			THEN 'La descripción no puede estar vacía ni ser tan larga (hasta 1000 caracteres y pocas líneas).'
+		ELSE 'No pude agregar ese ítem: revisa los valores.' END
+$$;
+COMMENT ON FUNCTION invoice.telegram_item_error(text) IS 'the Spanish message, naming the field, for an error of the API''s item rules';
+
+-- an item (the fields so far, the others given harmless values) checked by
+-- totals(), the API's own item rules: NULL when it passes, else what is wrong
+CREATE FUNCTION invoice.telegram_item_check(item jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_msg		text;
+BEGIN
+	PERFORM invoice.totals(jsonb_build_array('{"quantity": 1, "unit_price": 0}'::jsonb || item));
+	RETURN NULL;
+EXCEPTION WHEN data_exception THEN
+	GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
+	RETURN invoice.telegram_item_error(v_msg);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_item_check(jsonb) IS 'NULL when an item (so far) passes the API''s item rules, else what is wrong, in Spanish';
+
+-- adds the item to the draft and shows it, back at the items step; an
+-- error leaves the step as it was
+CREATE FUNCTION invoice.telegram_item_add(upd jsonb, telegram_user_id bigint, invoice_id bigint, item jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_msg		text;
+BEGIN
+	BEGIN
+		PERFORM invoice.add_item($3, item);
+	EXCEPTION WHEN data_exception THEN
+		GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
+		RETURN jsonb_build_array(invoice.telegram_say(upd, invoice.telegram_item_error(v_msg)));
+	END;
+	PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'items', 'invoice_id', $3));
+	RETURN invoice.telegram_draft(upd, $3);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_item_add(jsonb, bigint, bigint, jsonb) IS 'adds an item to the draft in progress and shows the draft; an error becomes a message in Spanish';
+
+-- asks for one field of an item, remembering the fields so far
+CREATE FUNCTION invoice.telegram_guided_ask(upd jsonb, telegram_user_id bigint, invoice_id bigint, step text, item jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', step, 'invoice_id', $3, 'item', coalesce(item, '{}')));
+	RETURN jsonb_build_array(CASE step
+		WHEN 'item_desc' THEN invoice.telegram_say(upd,
+			'¿Cuál es la <b>descripción</b> del ítem? Por ejemplo: <code>Anillo oro 18k</code>')
+		WHEN 'item_qty' THEN invoice.telegram_say(upd,
+			format(E'Ítem: <b>%s</b>\n¿Cuál es la <b>cantidad</b>? Por ejemplo: <code>1</code> o <code>2,5</code>',
+				   invoice.telegram_html(item ->> 'description')))
+		WHEN 'item_price' THEN invoice.telegram_say(upd,
+			format(E'Ítem: <b>%s</b> × %s\n¿Cuál es el <b>precio</b> de cada unidad? Por ejemplo: <code>1.250.000</code>',
+				   invoice.telegram_html(item ->> 'description'),
+				   replace(trim_scale((item ->> 'quantity')::numeric)::text, '.', ',')))
+		ELSE invoice.telegram_say(upd,
+			format(E'Ítem: <b>%s</b> × %s a %s\n¿Cuál es el <b>peso en gramos</b>? Por ejemplo: <code>3,5</code>. '
+				   'Si no aplica, pulsa <b>Sin peso</b>.',
+				   invoice.telegram_html(item ->> 'description'),
+				   replace(trim_scale((item ->> 'quantity')::numeric)::text, '.', ','),
+				   invoice.telegram_money((item ->> 'unit_price')::numeric)),
+			'{"inline_keyboard": [[{"text": "Sin peso", "callback_data": "n:noweight"}]]}')
+		END);
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_guided_ask(jsonb, bigint, bigint, text, jsonb) IS 'asks for one field of an item (descripción, cantidad, precio, peso), keeping the fields so far in the session for an hour';
+
+-- a field typed at its step of "Paso a paso": checked, then the next asked
+CREATE FUNCTION invoice.telegram_guided(upd jsonb, telegram_user_id bigint, state jsonb, input text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_step		text := state ->> 'step';
+	v_id		bigint := (state ->> 'invoice_id')::bigint;
+	v_item		jsonb := coalesce(state -> 'item', '{}');
+	v_in		text := btrim(input);
+	v_key		text;
+	v_number	numeric;
+	v_error		text;
+BEGIN
+	IF v_step = 'item_desc' THEN
+		v_item := jsonb_build_object('description', v_in);
+		v_error := invoice.telegram_item_check(v_item);
+		IF v_error IS NOT NULL THEN
+			RETURN jsonb_build_array(invoice.telegram_say(upd, v_error || ' Escribe la descripción del ítem.'));
+		END IF;
+		RETURN invoice.telegram_guided_ask(upd, $2, v_id, 'item_qty', v_item);
+	END IF;
+	IF v_step = 'item_weight' AND lower(v_in) IN ('sin peso', 'no', 'ninguno', '-') THEN
+		RETURN invoice.telegram_item_add(upd, $2, v_id, v_item);
+	END IF;
+	v_key := CASE v_step WHEN 'item_qty' THEN 'quantity' WHEN 'item_price' THEN 'unit_price' ELSE 'weight_grams' END;
+	v_number := invoice.telegram_amount(v_in);
+	IF v_number IS NULL THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd, format('No entendí %s «%s»: escríbelo como número, por ejemplo <code>%s</code>.',
+			CASE v_key WHEN 'quantity' THEN 'la cantidad' WHEN 'unit_price' THEN 'el precio' ELSE 'el peso en gramos' END,
+			invoice.telegram_html(v_in),
+			CASE v_key WHEN 'quantity' THEN '2' WHEN 'unit_price' THEN '1.250.000' ELSE '3,5' END)));
+	END IF;
+	v_item := v_item || jsonb_build_object(v_key, v_number);
+	v_error := invoice.telegram_item_check(v_item);
+	IF v_error IS NOT NULL THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd, v_error));
+	END IF;
+	RETURN CASE v_step
+		WHEN 'item_qty' THEN invoice.telegram_guided_ask(upd, $2, v_id, 'item_price', v_item)
+		WHEN 'item_price' THEN invoice.telegram_guided_ask(upd, $2, v_id, 'item_weight', v_item)
+		ELSE invoice.telegram_item_add(upd, $2, v_id, v_item) END;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_guided(jsonb, bigint, jsonb, text) IS 'a field of an item typed at its step of "Paso a paso": checked by the API''s rules, then the next field asked (or the item added)';
+
+-- the items step: "descripción; cantidad; precio[; peso en gramos]"; text
+-- without semicolons is the description of an item asked field by field,
+-- any other line starts asking field by field
 CREATE FUNCTION invoice.telegram_item(upd jsonb, invoice_id bigint, input text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	v_parts		text[] := regexp_split_to_array(input, '\s*;\s*');
+	v_tg		bigint := (upd #>> '{message,from,id}')::bigint;
+	v_parts		text[] := regexp_split_to_array(btrim(input), '\s*;\s*');
 	v_qty		numeric;
 	v_price		numeric;
 	v_weight	numeric;
-	v_item		jsonb;
-	v_msg		text;
+	v_bad		text;
 BEGIN
+	IF cardinality(v_parts) = 1 THEN
+		RETURN invoice.telegram_guided(upd, v_tg, jsonb_build_object('step', 'item_desc', 'invoice_id', $2), input);
+	END IF;
 	IF cardinality(v_parts) NOT BETWEEN 3 AND 4 OR btrim(v_parts[1]) = '' THEN
 		RETURN jsonb_build_array(invoice.telegram_say(upd,
-			'Escribe el ítem así: <code>descripción; cantidad; precio[; peso en gramos]</code>'));
+			E'No entendí ese ítem. Escríbelo en una línea, <code>descripción; cantidad; precio[; peso en gramos]</code>, '
+			'o vamos paso a paso:'))
+			|| invoice.telegram_guided_ask(upd, v_tg, $2, 'item_desc', NULL);
 	END IF;
 	v_qty := invoice.telegram_amount(v_parts[2]);
 	v_price := invoice.telegram_amount(v_parts[3]);
 	v_weight := CASE WHEN cardinality(v_parts) = 4 THEN invoice.telegram_amount(v_parts[4]) END;
-	IF v_qty IS NULL OR v_price IS NULL OR (cardinality(v_parts) = 4 AND v_weight IS NULL) THEN
+	v_bad := CASE WHEN v_qty IS NULL THEN format('la cantidad «%s»', invoice.telegram_html(v_parts[2]))
+				  WHEN v_price IS NULL THEN format('el precio «%s»', invoice.telegram_html(v_parts[3]))
+				  WHEN cardinality(v_parts) = 4 AND v_weight IS NULL
+					  THEN format('el peso en gramos «%s»', invoice.telegram_html(v_parts[4])) END;
+	IF v_bad IS NOT NULL THEN
 		RETURN jsonb_build_array(invoice.telegram_say(upd,
-			'No entendí la cantidad, el precio o el peso. Escríbelos como números: <code>Anillo; 1; 1.250.000; 3,5</code>'));
+			format('No entendí %s. Escribe los números así: <code>Anillo; 1; 1.250.000; 3,5</code>', v_bad)));
 	END IF;
-	v_item := jsonb_strip_nulls(jsonb_build_object('description', btrim(v_parts[1]), 'quantity', v_qty,
-												   'unit_price', v_price, 'weight_grams', v_weight));
-	BEGIN
-		PERFORM invoice.add_item($2, v_item);
-	EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range OR string_data_right_truncation THEN
-		GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
-		RETURN jsonb_build_array(invoice.telegram_say(upd, CASE
-			WHEN v_msg LIKE '%quantity%' THEN 'La cantidad debe ser mayor que cero, con a lo sumo 3 decimales.'
-			WHEN v_msg LIKE '%unit_price%' THEN 'El precio no puede ser negativo y tiene a lo sumo 2 decimales.'
-			WHEN v_msg LIKE '%weight%' THEN 'El peso no es válido.'
-			WHEN v_msg LIKE '%description%' THEN 'La descripción no es válida (¿muy larga?).'
-			ELSE 'No pude agregar ese ítem: revisa los valores.' END));
-	END;
-	RETURN invoice.telegram_draft(upd, $2);
+	RETURN invoice.telegram_item_add(upd, v_tg, $2,
+		jsonb_strip_nulls(jsonb_build_object('description', btrim(v_parts[1]), 'quantity', v_qty,
+											 'unit_price', v_price, 'weight_grams', v_weight)));
 END
 $$;
-COMMENT ON FUNCTION invoice.telegram_item(jsonb, bigint, text) IS 'the items step of /nueva: one line added to the draft, then the running total';
+COMMENT ON FUNCTION invoice.telegram_item(jsonb, bigint, text) IS 'the items step of /nueva: one line added to the draft, then the running total; other text asks the item field by field';
 
--- plain text during /nueva goes to its step
+-- where a seller is: the draft in progress goes under the tenant's nearest
+-- branch, sold there; NULL (and nothing changed) when the tenant has no
+-- branch.  sale_location has no setter in the API: the draft's row is
+-- written here, for the current tenant and only while it is a draft.
+CREATE FUNCTION invoice.telegram_place(invoice_id bigint, lon float8, lat float8)
+RETURNS text
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_branch	bigint := invoice.nearest_branch(lon, lat);
+	-- the column's own type (PostGIS's geography), read from EWKT text
+	v_point		invoice.invoices.sale_location%TYPE;
+	v_name		text;
+BEGIN
+	IF v_branch IS NULL THEN
+		RETURN NULL;
+	END IF;
+	PERFORM invoice.set_branch($1, v_branch);
+	v_point := format('SRID=4326;POINT(%s %s)', lon, lat);
+	UPDATE invoice.invoices i SET sale_location = v_point
+	 WHERE i.org_id = invoice.current_org() AND i.invoice_id = $1 AND i.status = 'draft';
+	SELECT b.name INTO v_name FROM invoice.branches b
+	 WHERE b.org_id = invoice.current_org() AND b.branch_id = v_branch;
+	RETURN v_name;
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_place(bigint, float8, float8) IS 'puts a draft of the current tenant under its branch nearest to (lon, lat) and sets its sale_location; returns the branch''s name, NULL when the tenant has none';
+
+-- a location shared (message.location): the draft in progress goes under
+-- the nearest branch; before the draft exists, or outside /nueva, it is
+-- kept for the next draft within the hour
+CREATE FUNCTION invoice.telegram_location(upd jsonb, telegram_user_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_step		jsonb := invoice.telegram_step($2);
+	v_id		bigint := (v_step ->> 'invoice_id')::bigint;
+	v_lon		float8;
+	v_lat		float8;
+	v_branch	bigint;
+	v_name		text;
+BEGIN
+	BEGIN
+		v_lon := (upd #>> '{message,location,longitude}')::float8;
+		v_lat := (upd #>> '{message,location,latitude}')::float8;
+		IF v_lon IS NULL OR v_lat IS NULL THEN
+			RAISE invalid_parameter_value;
+		END IF;
+		v_branch := invoice.nearest_branch(v_lon, v_lat);
+	EXCEPTION WHEN data_exception THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd, 'No pude leer esa ubicación. Compártela de nuevo, por favor.'));
+	END;
+	IF v_branch IS NULL THEN
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			'Gracias. Esta tienda todavía no tiene sucursales registradas, así que no puedo ubicar la factura en una. '
+			'Quien la administra puede agregarlas.'));
+	END IF;
+	IF v_id IS NOT NULL THEN
+		v_name := invoice.telegram_place(v_id, v_lon, v_lat);
+		RETURN jsonb_build_array(invoice.telegram_say(upd,
+			format('Listo: la factura en curso queda en la sucursal <b>%s</b>.', invoice.telegram_html(v_name))));
+	END IF;
+	PERFORM invoice.telegram_set_step($2, coalesce(v_step, '{"step": "located"}')
+		|| jsonb_build_object('location', jsonb_build_object('lon', v_lon, 'lat', v_lat)));
+	SELECT b.name INTO v_name FROM invoice.branches b
+	 WHERE b.org_id = invoice.current_org() AND b.branch_id = v_branch;
+	RETURN jsonb_build_array(invoice.telegram_say(upd,
+		format('La sucursal más cercana es <b>%s</b>. %s', invoice.telegram_html(v_name),
+			   CASE WHEN v_step IS NULL THEN 'La usaré en la factura que crees con /nueva durante la próxima hora.'
+					ELSE 'La usaré en la factura en curso.' END)));
+END
+$$;
+COMMENT ON FUNCTION invoice.telegram_location(jsonb, bigint) IS 'a location shared: the draft in progress goes under the tenant''s nearest branch (or the next draft, within the hour)';
+
+-- plain text during /nueva goes to its step; at a step of "Paso a paso", a
+-- whole item in one line is still taken as one
 CREATE FUNCTION invoice.telegram_step_text(upd jsonb, telegram_user_id bigint, input text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
@@ -1078,18 +1369,30 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v_step		jsonb := invoice.telegram_step($2);
+	v_id		bigint := (v_step ->> 'invoice_id')::bigint;
 BEGIN
-	RETURN CASE v_step ->> 'step'
-		WHEN 'customer' THEN invoice.telegram_customer(upd, $2, input)
-		WHEN 'items' THEN invoice.telegram_item(upd, (v_step ->> 'invoice_id')::bigint, input)
-		WHEN 'confirm' THEN jsonb_build_array(invoice.telegram_say(upd,
-			'Pulsa <b>Confirmar</b> para emitir la factura, o /cancelar.'))
-		END;
+	CASE v_step ->> 'step'
+		WHEN 'customer' THEN
+			RETURN invoice.telegram_customer(upd, $2, input);
+		WHEN 'items' THEN
+			RETURN invoice.telegram_item(upd, v_id, input);
+		WHEN 'item_desc', 'item_qty', 'item_price', 'item_weight' THEN
+			IF cardinality(regexp_split_to_array(input, ';')) BETWEEN 3 AND 4 THEN
+				RETURN invoice.telegram_item(upd, v_id, input);
+			END IF;
+			RETURN invoice.telegram_guided(upd, $2, v_step, input);
+		WHEN 'confirm' THEN
+			RETURN jsonb_build_array(invoice.telegram_say(upd,
+				'Pulsa <b>Confirmar</b> para emitir la factura, o /cancelar.'));
+		ELSE
+			RETURN NULL;
+	END CASE;
 END
 $$;
 COMMENT ON FUNCTION invoice.telegram_step_text(jsonb, bigint, text) IS 'a message typed during /nueva, handed to its step (NULL when none is in progress)';
 
--- the buttons of /nueva: "c:ID" (a customer), "n:add", "n:issue", "n:ok", "n:cancel"
+-- the buttons of /nueva: "c:ID" (a customer), "n:add", "n:step" (Paso a
+-- paso), "n:noweight" (Sin peso), "n:issue", "n:ok", "n:cancel"
 CREATE FUNCTION invoice.telegram_step_button(upd jsonb, telegram_user_id bigint, data text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE STRICT PARALLEL UNSAFE
@@ -1107,11 +1410,16 @@ BEGIN
 	ELSIF data = 'n:cancel' AND v_step IS NOT NULL THEN
 		PERFORM invoice.telegram_drop_draft($2);
 		RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd, 'Cancelé la factura en curso.'));
-	ELSIF data = 'n:add' AND v_step ->> 'step' IN ('items', 'confirm') THEN
+	ELSIF data = 'n:add' AND v_step ->> 'step' IN ('items', 'confirm', 'item_desc', 'item_qty', 'item_price', 'item_weight') THEN
 		PERFORM invoice.telegram_set_step($2, jsonb_build_object('step', 'items', 'invoice_id', v_id));
 		RETURN invoice.telegram_answer(upd) || jsonb_build_array(invoice.telegram_say(upd,
-			'Escribe el siguiente ítem: <code>descripción; cantidad; precio[; peso en gramos]</code>'));
-	ELSIF data = 'n:issue' AND v_step ->> 'step' = 'items' THEN
+			'Escribe el siguiente ítem: <code>descripción; cantidad; precio[; peso en gramos]</code>, '
+			'o pulsa <b>Paso a paso</b>.', invoice.telegram_guided_button()));
+	ELSIF data = 'n:step' AND v_step ->> 'step' IN ('items', 'confirm', 'item_desc', 'item_qty', 'item_price', 'item_weight') THEN
+		RETURN invoice.telegram_answer(upd) || invoice.telegram_guided_ask(upd, $2, v_id, 'item_desc', NULL);
+	ELSIF data = 'n:noweight' AND v_step ->> 'step' = 'item_weight' THEN
+		RETURN invoice.telegram_answer(upd) || invoice.telegram_item_add(upd, $2, v_id, v_step -> 'item');
+	ELSIF data = 'n:issue' AND v_step ->> 'step' IN ('items', 'item_desc', 'item_qty', 'item_price', 'item_weight') THEN
 		IF NOT EXISTS (SELECT 1 FROM invoice.invoice_items it
 						WHERE it.org_id = invoice.current_org() AND it.invoice_id = v_id) THEN
 			RETURN invoice.telegram_answer(upd, 'Agrega al menos un ítem antes de emitir.');
@@ -1143,7 +1451,7 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION invoice.telegram_step_button(jsonb, bigint, text) IS 'a button of /nueva (customer, Agregar ítem, Emitir, Confirmar, Cancelar), valid only at its step; NULL otherwise';
+COMMENT ON FUNCTION invoice.telegram_step_button(jsonb, bigint, text) IS 'a button of /nueva (customer, Agregar ítem, Paso a paso, Sin peso, Emitir, Confirmar, Cancelar), valid only at its step; NULL otherwise';
 
 /*
  * telegram_dispatch: the replies to one update, as a jsonb array of
@@ -1167,7 +1475,7 @@ DECLARE
 	v_org		bigint;
 	v_user		bigint;
 	v_shops		integer;
-	v_count		integer;
+	v_chosen	bigint;
 	v_out		jsonb;
 	v_error		text;
 BEGIN
@@ -1175,11 +1483,11 @@ BEGIN
 		RETURN '[]'::jsonb;		-- nothing else is asked for (allowed_updates)
 	END IF;
 
-	v_count := invoice.telegram_rate(v_tg);
-	IF v_count > 20 THEN
+	v_session := invoice.telegram_rate(v_tg);
+	IF v_session.window_updates > 20 THEN
 		IF v_cb THEN
 			RETURN invoice.telegram_answer(upd, 'Vas muy rápido. Espera un minuto, por favor.');
-		ELSIF v_count = 21 THEN
+		ELSIF v_session.window_updates = 21 THEN
 			RETURN jsonb_build_array(invoice.telegram_say(upd,
 				'Vas muy rápido: espera un minuto y vuelve a intentarlo, por favor.'));
 		END IF;
@@ -1192,9 +1500,11 @@ BEGIN
 		RETURN invoice.telegram_link(upd, v_arg);
 	END IF;
 
-	-- the shop: the only one, or the one chosen and still linked
-	v_session := invoice.telegram_session(v_tg);
-	SELECT count(*), min(u.org_id) INTO v_shops, v_org
+	-- the shop: the only one, or the one chosen and still linked (one
+	-- lookup, by the index on users.telegram_user_id)
+	SELECT count(*), min(u.org_id), min(u.user_id),
+		   min(u.user_id) FILTER (WHERE u.org_id = v_session.shop_org_id AND v_session.shop_expires_at > now())
+	  INTO v_shops, v_org, v_user, v_chosen
 	  FROM invoice.users u
 	  JOIN invoice.organizations o ON o.org_id = u.org_id AND o.is_active
 	 WHERE u.telegram_user_id = v_tg AND u.is_active;
@@ -1205,17 +1515,13 @@ BEGIN
 		RETURN invoice.telegram_choose_shop(upd, v_tg, substr(v_data, 3)::bigint);
 	END IF;
 	IF v_shops > 1 THEN
-		v_org := NULL;
-		IF v_session.shop_expires_at > now() THEN
-			SELECT u.org_id INTO v_org FROM invoice.users u
-			 WHERE u.telegram_user_id = v_tg AND u.org_id = v_session.shop_org_id AND u.is_active;
-		END IF;
-		IF v_org IS NULL OR v_cmd = '/tienda' THEN
+		IF v_chosen IS NULL OR v_cmd = '/tienda' THEN
 			RETURN CASE WHEN v_cb THEN invoice.telegram_answer(upd) ELSE '[]'::jsonb END
 				|| invoice.telegram_shops(upd, v_tg);
 		END IF;
+		v_org := v_session.shop_org_id;
+		v_user := v_chosen;
 	END IF;
-	SELECT u.user_id INTO v_user FROM invoice.users u WHERE u.org_id = v_org AND u.telegram_user_id = v_tg;
 	PERFORM invoice.telegram_enter(v_org, v_user);
 
 	BEGIN
@@ -1251,7 +1557,9 @@ DECLARE
 	v_arg		text := arg;
 	v_tg		bigint := telegram_user_id;
 BEGIN
-	IF v_cmd IS NULL THEN
+	IF v_cmd IS NULL AND upd #> '{message,location}' IS NOT NULL THEN
+		RETURN invoice.telegram_location(upd, v_tg);
+	ELSIF v_cmd IS NULL THEN
 		v_out := invoice.telegram_step_text(upd, v_tg, btrim(coalesce(upd #>> '{message,text}', '')));
 	END IF;
 	v_out := coalesce(v_out, CASE v_cmd
@@ -1756,8 +2064,16 @@ GRANT EXECUTE ON FUNCTION invoice.telegram_handle(jsonb),
 	invoice.telegram_document(bigint), invoice.telegram_sent(bigint, text),
 	invoice.telegram_failed(bigint, text, boolean), invoice.telegram_forget(interval)
 	TO invoice_bridge;
--- the conversation's functions are called by telegram_handle only; the
--- tenant's admin user creates invitations and reads them in the tenant
+-- the conversation's functions are called by telegram_handle only (EXECUTE
+-- for no role, as REVOKE ... ON ALL FUNCTIONS left them; named here are
+-- those that enter a tenant or write a draft); the tenant's admin user
+-- creates invitations and reads them in the tenant
+REVOKE ALL ON FUNCTION invoice.telegram_enter(bigint, bigint), invoice.telegram_rate(bigint),
+	invoice.telegram_item_add(jsonb, bigint, bigint, jsonb), invoice.telegram_guided(jsonb, bigint, jsonb, text),
+	invoice.telegram_guided_ask(jsonb, bigint, bigint, text, jsonb), invoice.telegram_item_check(jsonb),
+	invoice.telegram_item_error(text), invoice.telegram_guided_button(),
+	invoice.telegram_place(bigint, float8, float8), invoice.telegram_location(jsonb, bigint)
+	FROM PUBLIC;
 GRANT SELECT ON invoice.telegram_invitations TO invoice_app;
 GRANT EXECUTE ON FUNCTION invoice.invite_user(bigint, interval) TO invoice_app;
 /* ------------------------------------------------------------------------

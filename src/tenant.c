@@ -44,6 +44,7 @@
 #include "tenant.h"
 
 PG_FUNCTION_INFO_V1(invoice_set_tenant);
+PG_FUNCTION_INFO_V1(invoice_telegram_enter);
 PG_FUNCTION_INFO_V1(invoice_current_org);
 PG_FUNCTION_INFO_V1(invoice_current_user_id);
 PG_FUNCTION_INFO_V1(invoice_invalidate_cache);
@@ -525,23 +526,19 @@ set_context_guc(const char *name, int64 value)
 }
 
 /*
- * invoice_set_tenant
+ * enter_tenant
  *		Enters a tenant for the rest of the transaction.  A tenant that does
  *		not exist and one the role may not enter give the same error, so
- *		that tenants cannot be enumerated.
+ *		that tenants cannot be enumerated.  warn_statement: warn when this
+ *		is outside a transaction block, where the context ends with the
+ *		statement; a client that runs set_tenant() as a statement of its
+ *		own in autocommit has entered nothing for its next one.
  */
-Datum
-invoice_set_tenant(PG_FUNCTION_ARGS)
+static void
+enter_tenant(int64 org_id, int64 user_id, bool warn_statement)
 {
-	int64		org_id;
-	int64		user_id = 0;
 	TenantEntry entry;
 	bool		allowed;
-
-	arg_required(fcinfo, 0, "org_id");
-	org_id = PG_GETARG_INT64(0);
-	if (!PG_ARGISNULL(1))
-		user_id = PG_GETARG_INT64(1);
 
 	/* see grants revoked by transactions that committed before this call */
 	AcceptInvalidationMessages();
@@ -570,7 +567,7 @@ invoice_set_tenant(PG_FUNCTION_ARGS)
 							user_id, org_id)));
 	}
 
-	if (!IsTransactionBlock())
+	if (warn_statement && !IsTransactionBlock())
 		ereport(WARNING,
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
 				 errmsg("invoice.set_tenant() outside a transaction block lasts only for this statement"),
@@ -579,6 +576,39 @@ invoice_set_tenant(PG_FUNCTION_ARGS)
 	set_context_guc("invoice.org_id", org_id);
 	set_context_guc("invoice.user_id", user_id);
 	set_context_guc("invoice.tenant_role", (int64) GetUserId());
+}
+
+/*
+ * invoice_set_tenant
+ *		The client's way in: enter_tenant(), warning when the context would
+ *		not outlive the statement.
+ */
+Datum
+invoice_set_tenant(PG_FUNCTION_ARGS)
+{
+	int64		user_id = 0;
+
+	arg_required(fcinfo, 0, "org_id");
+	if (!PG_ARGISNULL(1))
+		user_id = PG_GETARG_INT64(1);
+	enter_tenant(PG_GETARG_INT64(0), user_id, true);
+	PG_RETURN_VOID();
+}
+
+/*
+ * invoice_telegram_enter
+ *		The conversation's way in (invoice.telegram_enter, EXECUTE for no
+ *		role: only the extension's own functions call it): the same checks
+ *		as set_tenant(), without its warning.  telegram_handle() runs a
+ *		whole update as one statement, outside a transaction block when the
+ *		bridge calls it in autocommit; the context is meant to last exactly
+ *		that long, and the warning would land in the server log once per
+ *		update.
+ */
+Datum
+invoice_telegram_enter(PG_FUNCTION_ARGS)
+{
+	enter_tenant(PG_GETARG_INT64(0), PG_GETARG_INT64(1), false);
 	PG_RETURN_VOID();
 }
 
