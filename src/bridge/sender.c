@@ -30,6 +30,7 @@
 #define GLOBAL_MAX			30	/* messages to all chats in any second */
 #define BATCH				1000	/* pending actions read at once ... */
 #define BATCH_PER_CHAT		10	/* ... at most this many of one chat */
+#define REFRESH_MIN			0.02	/* seconds between two reads of the outbox */
 
 typedef struct Action
 {
@@ -61,6 +62,7 @@ static double global_sent_at[GLOBAL_MAX];
 static int	global_slot = 0;
 static double paused_until = 0;
 static int	failures = 0;		/* consecutive transient failures */
+static int	nqueued = 0;		/* actions in the queues */
 
 /*
  * sender_wake
@@ -104,6 +106,7 @@ forget_all(void)
 			chats[i].head = a->next;
 			free(a->body);
 			free(a);
+			nqueued--;
 		}
 	nchats = 0;
 }
@@ -183,6 +186,7 @@ refresh(void)
 		else
 			c->head = a;
 		c->tail = a;
+		nqueued++;
 	}
 	PQclear(res);
 }
@@ -388,6 +392,7 @@ void *
 sender_main(void *arg)
 {
 	double		next_refresh = 0;
+	double		last_refresh = -1;
 
 	while (!stopping)
 	{
@@ -395,9 +400,15 @@ sender_main(void *arg)
 		double		soonest = now + 1;
 		Chat	   *pick = NULL;
 
+		/*
+		 * New actions: read the outbox at once, but not more than every
+		 * REFRESH_MIN s, and while the queues still hold many actions only
+		 * once a second (each read goes over every pending action: reading
+		 * after each update the poller handled cost more than sending).
+		 */
 		pthread_mutex_lock(&wake_lock);
-		if (wake_pending)
-			next_refresh = 0;
+		if (wake_pending && nqueued < BATCH / 10 && next_refresh > last_refresh + REFRESH_MIN)
+			next_refresh = last_refresh + REFRESH_MIN;
 		wake_pending = false;
 		pthread_mutex_unlock(&wake_lock);
 
@@ -414,8 +425,11 @@ sender_main(void *arg)
 		if (now >= next_refresh)
 		{
 			refresh();
+			last_refresh = now;
 			next_refresh = now + 1;
 		}
+		if (next_refresh < soonest)
+			soonest = next_refresh;
 		if (now < paused_until)
 		{
 			wait_for(paused_until - now);
@@ -453,6 +467,7 @@ sender_main(void *arg)
 				pick->tail = NULL;
 			free(a->body);
 			free(a);
+			nqueued--;
 		}
 	}
 	forget_all();
