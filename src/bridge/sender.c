@@ -4,7 +4,8 @@
  *	  Performs the outbox's actions, paced, one queue per chat.
  *
  * Pending actions are read from invoice.telegram_pending(), the first few
- * of every chat, into one queue per chat, served round robin: a chat may have at most 3 messages
+ * of every chat, shops taking turns, into one queue per chat, served round
+ * robin within a shop and shop after shop: a chat may have at most 3 messages
  * in any 3 seconds (1 a second on average), all chats together at most 30
  * in any second, so one chat's burst never keeps the others waiting.
  * Answers to button presses are not messages and skip the per-chat limit.
@@ -35,6 +36,7 @@
 typedef struct Action
 {
 	int64_t		id;
+	int64_t		org;			/* its shop, -1 for a stranger's reply */
 	char		method[32];
 	char	   *body;			/* JSON to POST, NULL for an upload */
 	bool		sent;			/* Telegram took it; marking it failed */
@@ -58,6 +60,7 @@ static DbConn db = {.name = "sender"};
 static Chat *chats = NULL;
 static int	nchats = 0;
 static int	rr = 0;				/* where the round robin resumes */
+static int64_t last_org = -2;	/* the shop served last */
 static double global_sent_at[GLOBAL_MAX];
 static int	global_slot = 0;
 static double paused_until = 0;
@@ -158,7 +161,7 @@ refresh(void)
 
 	snprintf(batch, sizeof(batch), "%d", BATCH);
 	snprintf(per_chat, sizeof(per_chat), "%d", BATCH_PER_CHAT);
-	res = db_exec(&db, "SELECT action_id, chat_id, method, body FROM invoice.telegram_pending($1, $2)",
+	res = db_exec(&db, "SELECT action_id, chat_id, method, body, org_id FROM invoice.telegram_pending($1, $2)",
 				  2, params, 0);
 	if (!res)
 	{
@@ -179,6 +182,7 @@ refresh(void)
 		if (!a)
 			abort();
 		a->id = id;
+		a->org = PQgetisnull(res, i, 4) ? -1 : strtoll(PQgetvalue(res, i, 4), NULL, 10);
 		snprintf(a->method, sizeof(a->method), "%s", PQgetvalue(res, i, 2));
 		a->body = PQgetisnull(res, i, 3) ? NULL : strdup(PQgetvalue(res, i, 3));
 		if (c->tail)
@@ -383,6 +387,16 @@ out:
 	return done;
 }
 
+/* is shop a served before shop b, in the circle that starts after last_org? */
+static bool
+shop_before(int64_t a, int64_t b)
+{
+	bool		a_wraps = a <= last_org;
+	bool		b_wraps = b <= last_org;
+
+	return a_wraps != b_wraps ? !a_wraps : a < b;
+}
+
 /*
  * sender_main
  *		The sender thread: refresh, pick the next chat that may be served,
@@ -435,7 +449,12 @@ sender_main(void *arg)
 			wait_for(paused_until - now);
 			continue;
 		}
-		for (int k = 0; k < nchats && !pick; k++)
+		/*
+		 * Of the chats that may have a message now, the first (round robin)
+		 * of the shop that comes next after the one served last (shops in
+		 * a circle of their ids): one shop's burst never starves another.
+		 */
+		for (int k = 0; k < nchats; k++)
 		{
 			Chat	   *c = &chats[(rr + k) % nchats];
 			double		at;
@@ -445,13 +464,18 @@ sender_main(void *arg)
 			at = chat_ready_at(c);
 			if (paced(c->head) && global_ready_at() > at)
 				at = global_ready_at();
-			if (at <= now)
+			if (at > now)
 			{
-				pick = c;
-				rr = (rr + k + 1) % nchats;
+				if (at < soonest)
+					soonest = at;
 			}
-			else if (at < soonest)
-				soonest = at;
+			else if (!pick || shop_before(c->head->org, pick->head->org))
+				pick = c;
+		}
+		if (pick)
+		{
+			rr = (int) (pick - chats + 1) % nchats;
+			last_org = pick->head->org;
 		}
 		if (!pick)
 		{

@@ -161,6 +161,24 @@ worst=$(awk '{t[NR] = $1} END {m = 99; for (i = 1; i + 30 <= NR; i++) if (t[i+30
 is "$(wc -l < "$tmp/tall")" 45 "45 chats answered once each"
 ok "$(awk -v w="$worst" 'BEGIN {exit !(w >= 0.95)}'; echo $?)" "never more than 30 messages a second overall (shortest span of 31: $worst s)"
 
+# one shop's burst never starves another shop: 240 replies of the demo
+# shop to 240 chats (8 s at 30 a second), then one update of a seller of
+# another shop, answered within a few seconds
+orga=$(q -c "SELECT org_id FROM invoice.telegram_outbox WHERE chat_id = 801 AND org_id IS NOT NULL LIMIT 1")
+q -1 -c "SET client_min_messages = error" -c "SELECT invoice.set_tenant(invoice.create_organization('otra', 'Joyería Otra'))" \
+  -c "SELECT invoice.add_user('Beto', 'seller', 850)" >/dev/null
+q -c "INSERT INTO invoice.telegram_outbox (org_id, chat_id, method, params) SELECT $orga, 20000 + g, 'sendMessage', jsonb_build_object('chat_id', 20000 + g, 'text', 'rafaga') FROM generate_series(1, 240) g" >/dev/null
+wait_until 5 'count_ge "method=sendMessage&status=200&chat_id=20001" 1'
+t_push=$(date +%s.%N)
+echo "[$(msg 850 "/ayuda")]" | push updates
+wait_until 20 'count_is "method=sendMessage&status=200&chat_id=850" 1'
+ok $? "the other shop's seller is answered during the burst"
+late=$(awk -v a="$t_push" -v b="$(ctl "times?method=sendMessage&chat_id=850" | tail -1)" 'BEGIN {printf "%.2f", b - a}')
+left=$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE chat_id > 20000 AND sent_at IS NULL")
+ok "$(awk -v l="$late" 'BEGIN {exit !(l < 3)}'; echo $?)" "one shop's burst does not starve another shop: answered $late s after, $left of the burst still waiting"
+wait_until 20 '[ "$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE chat_id > 20000 AND sent_at IS NULL")" = 0 ]'
+ok $? "the burst is sent in the end"
+
 # Telegram's errors on sendMessage, and the waits they call for
 fault_case() {  # fault_case KIND CHAT MIN-WAIT DESCRIPTION
     local chat=$2 before
