@@ -1637,28 +1637,33 @@ COMMENT ON FUNCTION invoice.telegram_handle(jsonb) IS 'handles one Bot API updat
  * never keeps the others out of its queues.
  */
 CREATE FUNCTION invoice.telegram_pending(max_actions integer DEFAULT 100, per_chat integer DEFAULT 10)
-RETURNS TABLE (action_id bigint, chat_id bigint, method text, body text)
+RETURNS TABLE (action_id bigint, chat_id bigint, method text, body text, org_id bigint)
 LANGUAGE sql STABLE STRICT PARALLEL SAFE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+	-- turn: the action's rank among its shop's (strangers' replies are one
+	-- "shop"), never less than that of an earlier action of its chat; in
+	-- turn order the shops take turns and each chat keeps its order
 	SELECT o.action_id, o.chat_id, o.method,
 		   CASE WHEN o.document IS NULL THEN o.params::text
 				WHEN f.file_id IS NOT NULL
 					THEN (o.params OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('document', f.file_id))::text
-		   END
-	  FROM (SELECT p.*, pg_catalog.row_number() OVER (PARTITION BY p.chat_id ORDER BY p.action_id) AS nth
-			  FROM invoice.telegram_outbox p
-			 WHERE p.sent_at IS NULL AND p.dropped_at IS NULL) o
+		   END, o.org_id
+	  FROM (SELECT c.*, pg_catalog.max(c.nth_org) OVER (PARTITION BY c.chat_id ORDER BY c.action_id) AS turn
+			  FROM (SELECT p.*, pg_catalog.row_number() OVER (PARTITION BY p.org_id ORDER BY p.action_id) AS nth_org
+					  FROM (SELECT q.*, pg_catalog.row_number() OVER (PARTITION BY q.chat_id ORDER BY q.action_id) AS nth
+							  FROM invoice.telegram_outbox q
+							 WHERE q.sent_at IS NULL AND q.dropped_at IS NULL) p
+					 WHERE p.nth OPERATOR(pg_catalog.<=) per_chat) c) o
 	  LEFT JOIN LATERAL (
 			SELECT s.file_id FROM invoice.telegram_outbox s
 			 WHERE s.document OPERATOR(pg_catalog.=) o.document AND s.file_id IS NOT NULL
 			   AND s.org_id IS NOT DISTINCT FROM o.org_id
 			 ORDER BY s.action_id DESC LIMIT 1) f ON o.document IS NOT NULL
-	 WHERE o.nth OPERATOR(pg_catalog.<=) per_chat
-	 ORDER BY o.action_id
+	 ORDER BY o.turn, o.action_id
 	 LIMIT max_actions
 $$;
-COMMENT ON FUNCTION invoice.telegram_pending(integer, integer) IS 'the outbox actions not yet sent nor dropped, oldest first, at most per_chat of each chat, so that one chat''s burst does not hide the others (invoice_bridge)';
+COMMENT ON FUNCTION invoice.telegram_pending(integer, integer) IS 'the outbox actions not yet sent nor dropped, at most per_chat of each chat (the oldest), the shops taking turns: one chat''s or one shop''s burst does not hide the others (invoice_bridge)';
 
 -- the fields of a pending document upload, every value as text
 CREATE FUNCTION invoice.telegram_form(action_id bigint)

@@ -7,7 +7,8 @@
  * performs the actions the database wrote to its outbox; it decides
  * nothing and parses no JSON (PostgreSQL takes Telegram's answers apart).
  * Three threads: the poller (main thread: getUpdates, one transaction per
- * update), the sender (outbox, pacing) and libmicrohttpd's (endpoints).
+ * update, with a helper thread that handles other users' updates beside
+ * it), the sender (outbox, pacing) and libmicrohttpd's (endpoints).
  *
  *-------------------------------------------------------------------------
  */
@@ -98,6 +99,8 @@ extern bool db_ensure(DbConn *db);
 extern void db_lost(DbConn *db, const char *what);
 extern PGresult *db_exec(DbConn *db, const char *sql, int nparams,
 						 const char *const *values, int binary);
+extern PGresult *db_exec_tx(DbConn *db, const char *sql, int nparams,
+							const char *const *values);
 extern char *db_json_field(DbConn *db, const char *json, const char *path);
 
 /* sender.c */

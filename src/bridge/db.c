@@ -28,6 +28,15 @@ open_breaker(DbConn *db)
 	db->next_try = now_mono() + (wait < DB_MAX_WAIT ? wait : DB_MAX_WAIT);
 }
 
+/* a NOTICE or WARNING of the server: a log line like the others */
+static void
+notice(void *arg, const char *message)
+{
+	const DbConn *db = arg;
+
+	log_msg(LOG_WARN, "db_notice", "%s: %.*s", db->name, (int) strcspn(message, "\n"), message);
+}
+
 /*
  * db_ensure
  *		True when db has a working connection, connecting if the breaker
@@ -75,6 +84,7 @@ db_ensure(DbConn *db)
 		health_db(false);
 		return false;
 	}
+	PQsetNoticeProcessor(db->conn, notice, db);
 	if (db->failures > 0)
 	{
 		metric_inc(&metrics.db_reconnects);
@@ -134,6 +144,84 @@ db_exec(DbConn *db, const char *sql, int nparams, const char *const *values,
 	}
 	PQclear(res);
 	return NULL;
+}
+
+/*
+ * db_exec_tx
+ *		Run one statement in a transaction block of its own: BEGIN, the
+ *		statement and COMMIT go to the server together (pipeline mode), one
+ *		round trip.  What the statement does lasts for the transaction (a
+ *		set_tenant() inside it, say), and nothing is left open: an error
+ *		aborts the pipeline and the server rolls the block back at the sync
+ *		point.  NULL when it failed, as db_exec.
+ */
+PGresult *
+db_exec_tx(DbConn *db, const char *sql, int nparams, const char *const *values)
+{
+	PGresult   *out = NULL;
+	PGresult   *r;
+	bool		ok = true;
+	bool		synced = false;
+
+	if (!db_ensure(db))
+		return NULL;
+	if (!PQenterPipelineMode(db->conn)
+		|| !PQsendQueryParams(db->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0)
+		|| !PQsendQueryParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0)
+		|| !PQsendQueryParams(db->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)
+		|| !PQpipelineSync(db->conn))
+		ok = false;
+
+	/* BEGIN, the statement, COMMIT (each followed by NULL), then the sync */
+	for (int step = 0; ok && !synced;)
+	{
+		if (!(r = PQgetResult(db->conn)))
+		{
+			if (PQstatus(db->conn) != CONNECTION_OK)
+				ok = false;
+			step++;
+			continue;
+		}
+		switch (PQresultStatus(r))
+		{
+			case PGRES_PIPELINE_SYNC:
+				synced = true;
+				break;
+			case PGRES_TUPLES_OK:
+			case PGRES_COMMAND_OK:
+				if (step == 1 && !out)
+				{
+					out = r;
+					r = NULL;
+				}
+				break;
+			case PGRES_PIPELINE_ABORTED:
+				break;
+			default:			/* the rest is aborted: on to the sync */
+				if (out)
+					PQclear(out);
+				out = NULL;
+				log_msg(LOG_DEBUG, "db_error", "%s: %.*s", db->name,
+						(int) strcspn(PQresultErrorMessage(r), "\n"), PQresultErrorMessage(r));
+				break;
+		}
+		if (r)
+			PQclear(r);
+		if (PQstatus(db->conn) != CONNECTION_OK)
+			ok = false;
+	}
+	if (ok && !PQexitPipelineMode(db->conn))
+		ok = false;
+	if (!ok)
+	{
+		if (out)
+			PQclear(out);
+		db_lost(db, "a transaction");
+		return NULL;
+	}
+	if (out)
+		health_db(true);
+	return out;
 }
 
 /*

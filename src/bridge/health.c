@@ -25,9 +25,9 @@
 
 Metrics		metrics;
 
-#define NBUCKETS 12
+#define NBUCKETS 14
 static const double bucket_le[NBUCKETS] =
-{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 60};
+{0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 60};
 
 typedef struct Histogram
 {

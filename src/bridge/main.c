@@ -202,19 +202,20 @@ check_token(void)
 
 /*
  * handle_update
- *		One update in one transaction.  True when the database committed
- *		it (or gave up on it after repeated errors: the offset may pass
- *		it); false when the connection went away (poll it again later).
+ *		One update in one transaction (BEGIN, telegram_handle, COMMIT in one
+ *		round trip).  True when the database committed it (or gave up on it
+ *		after repeated errors: the offset may pass it); false when the
+ *		connection went away (poll it again later).
  */
 static bool
-handle_update(const char *update, const char *update_id)
+handle_update(DbConn *conn, const char *update, const char *update_id)
 {
 	const char *params[1] = {update};
 
 	for (int attempt = 1;; attempt++)
 	{
 		double		t0 = now_mono();
-		PGresult   *res = db_exec(&db, "SELECT invoice.telegram_handle($1::pg_catalog.jsonb)", 1, params, 0);
+		PGresult   *res = db_exec_tx(conn, "SELECT invoice.telegram_handle($1::pg_catalog.jsonb)", 1, params);
 
 		if (res)
 		{
@@ -223,9 +224,10 @@ handle_update(const char *update, const char *update_id)
 			PQclear(res);
 			return true;
 		}
-		if (!db.conn)
+		if (!conn->conn)
 		{
-			have_lock = 0;
+			if (conn == &db)
+				have_lock = 0;
 			return false;
 		}
 		if (attempt == 3)
@@ -237,6 +239,84 @@ handle_update(const char *update, const char *update_id)
 		}
 		sleep_while_running(backoff_delay(attempt));
 	}
+}
+
+/*
+ * The updates of one getUpdates are handled on LANES connections at once,
+ * each lane taking the updates of the users (or chats) that hash to it, in
+ * order: one user's updates keep their order, and the handling of other
+ * users' goes on beside (telegram_handle is mostly the database's CPU, and
+ * two commits wait on one WAL flush).  Each update is still one
+ * transaction that records it in the inbox; the offset passes only the
+ * updates before the first one a lane could not handle, so a crash or a
+ * lost connection makes Telegram deliver again what may not be committed,
+ * and the inbox makes the rest no-ops.
+ */
+#define LANES 2
+
+typedef struct Lane
+{
+	DbConn	   *db;
+	const PGresult *batch;		/* rows: update, update_id, lane */
+	int			lane;
+	int			failed_at;		/* first row not handled, or -1 */
+} Lane;
+
+static DbConn lane_db = {.name = "handler"};
+
+static void *
+run_lane(void *arg)
+{
+	Lane	   *l = arg;
+
+	for (int i = 0; i < PQntuples(l->batch); i++)
+	{
+		if (atoi(PQgetvalue(l->batch, i, 2)) != l->lane)
+			continue;
+		if (stopping || !handle_update(l->db, PQgetvalue(l->batch, i, 0), PQgetvalue(l->batch, i, 1)))
+		{
+			l->failed_at = i;
+			break;
+		}
+		sender_wake();
+	}
+	return NULL;
+}
+
+/*
+ * handle_batch
+ *		Handle the updates of one getUpdates; the offset to confirm them
+ *		with (the first update not handled, or the one after the last).
+ *		False when some could not be handled.
+ */
+static bool
+handle_batch(const PGresult *ups, int64_t *offset)
+{
+	Lane		lanes[LANES];
+	pthread_t	threads[LANES];
+	bool		started[LANES] = {false};
+	int			stop = PQntuples(ups);
+
+	for (int k = 0; k < LANES; k++)
+	{
+		lanes[k] = (Lane) {k == 0 ? &db : &lane_db, ups, k, -1};
+		if (k > 0)
+			started[k] = pthread_create(&threads[k], NULL, run_lane, &lanes[k]) == 0;
+	}
+	run_lane(&lanes[0]);
+	for (int k = 1; k < LANES; k++)
+	{
+		if (started[k])
+			pthread_join(threads[k], NULL);
+		else
+			run_lane(&lanes[k]);	/* no thread: after the first lane, then */
+	}
+	for (int k = 0; k < LANES; k++)
+		if (lanes[k].failed_at >= 0 && lanes[k].failed_at < stop)
+			stop = lanes[k].failed_at;
+	if (stop > 0)
+		*offset = strtoll(PQgetvalue(ups, stop - 1, 1), NULL, 10) + 1;
+	return stop == PQntuples(ups);
 }
 
 /*
@@ -261,30 +341,36 @@ poll_once(int64_t *offset, int *failures)
 		;						/* interrupted by a signal */
 	else if (res.status == 200)
 	{
-		const char *params[1] = {res.body};
+		char		lanes[16];
+		const char *params[2] = {res.body, lanes};
 		PGresult   *ups;
 
 		health_telegram(true);
 		*failures = 0;
-		ups = db_exec(&db, "SELECT u::text, u OPERATOR(pg_catalog.->>) 'update_id' "
+		/* each update, its id, and its lane: by its user (or chat) */
+		snprintf(lanes, sizeof(lanes), "%d", LANES);
+		ups = db_exec(&db, "SELECT u::text, u OPERATOR(pg_catalog.->>) 'update_id', "
+					  "pg_catalog.abs(pg_catalog.hashtext(COALESCE(u OPERATOR(pg_catalog.#>>) '{message,from,id}', "
+					  "u OPERATOR(pg_catalog.#>>) '{callback_query,from,id}', "
+					  "u OPERATOR(pg_catalog.#>>) '{message,chat,id}', ''))::pg_catalog.int8) "
+					  "OPERATOR(pg_catalog.%) $2::pg_catalog.int8 "
 					  "FROM pg_catalog.jsonb_array_elements($1::pg_catalog.jsonb "
 					  "OPERATOR(pg_catalog.->) 'result') WITH ORDINALITY AS t(u, i) ORDER BY i",
-					  1, params, 0);
+					  2, params, 0);
 		if (!ups && db.conn)
 		{
 			log_msg(LOG_WARN, "poll_retry", "getUpdates answered 200 with no update list");
 			wait = backoff_delay(++*failures);
 		}
-		for (int i = 0; ups && i < PQntuples(ups) && !stopping; i++)
-		{
-			metric_inc(&metrics.updates_received);
-			if (!handle_update(PQgetvalue(ups, i, 0), PQgetvalue(ups, i, 1)))
-				break;
-			*offset = strtoll(PQgetvalue(ups, i, 1), NULL, 10) + 1;
-			sender_wake();
-		}
 		if (ups)
+		{
+			for (int i = 0; i < PQntuples(ups); i++)
+				metric_inc(&metrics.updates_received);
+			/* a lane's connection is away: not again at once */
+			if (!handle_batch(ups, offset) && !stopping && db.conn)
+				wait = 0.5;
 			PQclear(ups);
+		}
 	}
 	else if (tg_fatal_status(res.status))
 		token_refused(res.status, "getUpdates");
@@ -372,6 +458,7 @@ main(void)
 	pthread_join(sender, NULL);
 	health_stop();
 	PQfinish(db.conn);
+	PQfinish(lane_db.conn);
 	tg_thread_done(true);
 	free((char *) config.api_base);
 	return exit_code;

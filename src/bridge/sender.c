@@ -4,7 +4,8 @@
  *	  Performs the outbox's actions, paced, one queue per chat.
  *
  * Pending actions are read from invoice.telegram_pending(), the first few
- * of every chat, into one queue per chat, served round robin: a chat may have at most 3 messages
+ * of every chat, shops taking turns, into one queue per chat, served round
+ * robin within a shop and shop after shop: a chat may have at most 3 messages
  * in any 3 seconds (1 a second on average), all chats together at most 30
  * in any second, so one chat's burst never keeps the others waiting.
  * Answers to button presses are not messages and skip the per-chat limit.
@@ -30,10 +31,12 @@
 #define GLOBAL_MAX			30	/* messages to all chats in any second */
 #define BATCH				1000	/* pending actions read at once ... */
 #define BATCH_PER_CHAT		10	/* ... at most this many of one chat */
+#define REFRESH_MIN			0.02	/* seconds between two reads of the outbox */
 
 typedef struct Action
 {
 	int64_t		id;
+	int64_t		org;			/* its shop, -1 for a stranger's reply */
 	char		method[32];
 	char	   *body;			/* JSON to POST, NULL for an upload */
 	bool		sent;			/* Telegram took it; marking it failed */
@@ -57,10 +60,12 @@ static DbConn db = {.name = "sender"};
 static Chat *chats = NULL;
 static int	nchats = 0;
 static int	rr = 0;				/* where the round robin resumes */
+static int64_t last_org = -2;	/* the shop served last */
 static double global_sent_at[GLOBAL_MAX];
 static int	global_slot = 0;
 static double paused_until = 0;
 static int	failures = 0;		/* consecutive transient failures */
+static int	nqueued = 0;		/* actions in the queues */
 
 /*
  * sender_wake
@@ -104,6 +109,7 @@ forget_all(void)
 			chats[i].head = a->next;
 			free(a->body);
 			free(a);
+			nqueued--;
 		}
 	nchats = 0;
 }
@@ -155,7 +161,7 @@ refresh(void)
 
 	snprintf(batch, sizeof(batch), "%d", BATCH);
 	snprintf(per_chat, sizeof(per_chat), "%d", BATCH_PER_CHAT);
-	res = db_exec(&db, "SELECT action_id, chat_id, method, body FROM invoice.telegram_pending($1, $2)",
+	res = db_exec(&db, "SELECT action_id, chat_id, method, body, org_id FROM invoice.telegram_pending($1, $2)",
 				  2, params, 0);
 	if (!res)
 	{
@@ -176,6 +182,7 @@ refresh(void)
 		if (!a)
 			abort();
 		a->id = id;
+		a->org = PQgetisnull(res, i, 4) ? -1 : strtoll(PQgetvalue(res, i, 4), NULL, 10);
 		snprintf(a->method, sizeof(a->method), "%s", PQgetvalue(res, i, 2));
 		a->body = PQgetisnull(res, i, 3) ? NULL : strdup(PQgetvalue(res, i, 3));
 		if (c->tail)
@@ -183,6 +190,7 @@ refresh(void)
 		else
 			c->head = a;
 		c->tail = a;
+		nqueued++;
 	}
 	PQclear(res);
 }
@@ -379,6 +387,16 @@ out:
 	return done;
 }
 
+/* is shop a served before shop b, in the circle that starts after last_org? */
+static bool
+shop_before(int64_t a, int64_t b)
+{
+	bool		a_wraps = a <= last_org;
+	bool		b_wraps = b <= last_org;
+
+	return a_wraps != b_wraps ? !a_wraps : a < b;
+}
+
 /*
  * sender_main
  *		The sender thread: refresh, pick the next chat that may be served,
@@ -388,6 +406,7 @@ void *
 sender_main(void *arg)
 {
 	double		next_refresh = 0;
+	double		last_refresh = -1;
 
 	while (!stopping)
 	{
@@ -395,9 +414,15 @@ sender_main(void *arg)
 		double		soonest = now + 1;
 		Chat	   *pick = NULL;
 
+		/*
+		 * New actions: read the outbox at once, but not more than every
+		 * REFRESH_MIN s, and while the queues still hold many actions only
+		 * once a second (each read goes over every pending action: reading
+		 * after each update the poller handled cost more than sending).
+		 */
 		pthread_mutex_lock(&wake_lock);
-		if (wake_pending)
-			next_refresh = 0;
+		if (wake_pending && nqueued < BATCH / 10 && next_refresh > last_refresh + REFRESH_MIN)
+			next_refresh = last_refresh + REFRESH_MIN;
 		wake_pending = false;
 		pthread_mutex_unlock(&wake_lock);
 
@@ -414,14 +439,22 @@ sender_main(void *arg)
 		if (now >= next_refresh)
 		{
 			refresh();
+			last_refresh = now;
 			next_refresh = now + 1;
 		}
+		if (next_refresh < soonest)
+			soonest = next_refresh;
 		if (now < paused_until)
 		{
 			wait_for(paused_until - now);
 			continue;
 		}
-		for (int k = 0; k < nchats && !pick; k++)
+		/*
+		 * Of the chats that may have a message now, the first (round robin)
+		 * of the shop that comes next after the one served last (shops in
+		 * a circle of their ids): one shop's burst never starves another.
+		 */
+		for (int k = 0; k < nchats; k++)
 		{
 			Chat	   *c = &chats[(rr + k) % nchats];
 			double		at;
@@ -431,13 +464,18 @@ sender_main(void *arg)
 			at = chat_ready_at(c);
 			if (paced(c->head) && global_ready_at() > at)
 				at = global_ready_at();
-			if (at <= now)
+			if (at > now)
 			{
-				pick = c;
-				rr = (rr + k + 1) % nchats;
+				if (at < soonest)
+					soonest = at;
 			}
-			else if (at < soonest)
-				soonest = at;
+			else if (!pick || shop_before(c->head->org, pick->head->org))
+				pick = c;
+		}
+		if (pick)
+		{
+			rr = (int) (pick - chats + 1) % nchats;
+			last_org = pick->head->org;
 		}
 		if (!pick)
 		{
@@ -453,6 +491,7 @@ sender_main(void *arg)
 				pick->tail = NULL;
 			free(a->body);
 			free(a);
+			nqueued--;
 		}
 	}
 	forget_all();

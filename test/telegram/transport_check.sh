@@ -104,6 +104,13 @@ is "$(qb -c "SELECT count(*) FILTER (WHERE chat_id = 777), count(*) FILTER (WHER
    "telegram_pending gives at most per_chat actions of a chat, the oldest, and the other chats' too"
 q -c "UPDATE invoice.telegram_outbox SET dropped_at = now() WHERE chat_id IN (777, 778)" >/dev/null
 
+# one shop's burst does not hide another shop's reply: the shops take turns
+q -c "INSERT INTO invoice.telegram_outbox (org_id, chat_id, method, params) SELECT $org, 3000 + g % 150, 'sendMessage', jsonb_build_object('chat_id', 3000 + g % 150, 'text', 'a') FROM generate_series(1, 300) g" \
+  -c "INSERT INTO invoice.telegram_outbox (org_id, chat_id, method, params) VALUES ($org + 1000, 4000, 'sendMessage', '{\"chat_id\": 4000, \"text\": \"b\"}'), ($org + 1000, 4000, 'sendMessage', '{\"chat_id\": 4000, \"text\": \"c\"}')" >/dev/null
+is "$(qb -A -t -F ' ' -c "SELECT string_agg(chat_id::text, ' ' ORDER BY n) FILTER (WHERE org_id = $org + 1000), count(*), count(DISTINCT org_id) FROM invoice.telegram_pending(10, 10) WITH ORDINALITY AS t(action_id, chat_id, method, body, org_id, n)")" \
+   "4000 4000 10 2" "telegram_pending lets another shop's replies in before a shop's burst of 300, in their order"
+q -c "UPDATE invoice.telegram_outbox SET dropped_at = now() WHERE chat_id >= 3000" >/dev/null
+
 # the bridge's role can do nothing else
 for t in telegram_inbox telegram_outbox organizations invoices customers users audit_log; do
     err=$(qb -c "SELECT count(*) FROM invoice.$t")
