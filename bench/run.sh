@@ -56,7 +56,7 @@ SYNC_OFF=${BENCH_SYNC_OFF:-0}
 BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
 WARMUP=${BENCH_WARMUP:-10}
-ALL_WORKLOADS="plain rows shape sale sale_off api api_noelr api_off api_plpgsql pipe"
+ALL_WORKLOADS="plain rows shape floor sale sale_off api api_noelr api_off api_plpgsql pipe"
 WORKLOADS=${BENCH_WORKLOADS:-$ALL_WORKLOADS}
 WALDUMP=${BENCH_WALDUMP:-0}
 DB=${BENCH_DB:-invoice_bench}
@@ -188,6 +188,26 @@ CREATE TABLE bench_plain.counters (
 	last	bigint NOT NULL);
 INSERT INTO bench_plain.counters SELECT org_id, 1000000000000 FROM bench_plain.organizations;
 ALTER TABLE bench_plain.counters OWNER TO bench_app;
+-- the audit's floor (plain_audited.sql): a log of the same columns, the same
+-- two indexes (the row index through the same C function, callable here by
+-- bench_app), row images compressed with lz4 in the row as the audit writer
+-- does (STORAGE MAIN and a 128-byte toast target: compressed, never moved
+-- out of line), and a chain head per tenant
+CREATE SEQUENCE bench_plain.audit_id_seq CACHE 1;
+CREATE TABLE bench_plain.audit_log (LIKE invoice.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+	WITH (toast_tuple_target = 128);
+ALTER TABLE bench_plain.audit_log ALTER row_key SET STORAGE MAIN, ALTER old_row SET STORAGE MAIN,
+	ALTER new_row SET STORAGE MAIN, ALTER changed SET STORAGE MAIN,
+	ALTER old_row SET COMPRESSION lz4, ALTER new_row SET COMPRESSION lz4, ALTER changed SET COMPRESSION lz4;
+ALTER TABLE bench_plain.audit_log ADD PRIMARY KEY (org_id, audit_id, occurred_at);
+CREATE FUNCTION bench_plain.audit_row_ord(jsonb) RETURNS bigint
+	AS '$libdir/invoice', 'invoice_audit_row_ord' LANGUAGE C IMMUTABLE STRICT;
+CREATE INDEX ON bench_plain.audit_log (org_id, bench_plain.audit_row_ord(row_key));
+CREATE TABLE bench_plain.audit_heads (LIKE invoice.audit_heads INCLUDING ALL);
+INSERT INTO bench_plain.audit_heads (org_id) SELECT org_id FROM bench_plain.organizations;
+ALTER TABLE bench_plain.audit_log OWNER TO bench_app;
+ALTER TABLE bench_plain.audit_heads OWNER TO bench_app;
+ALTER SEQUENCE bench_plain.audit_id_seq OWNER TO bench_app;
 VACUUM ANALYZE;
 EOF
 
@@ -319,6 +339,7 @@ run_one() {
         api|api_off|api_plpgsql|api_noelr) script="$BENCH_DIR/create_issue.sql" ;;
         sale|sale_off) script="$BENCH_DIR/create_and_issue.sql" ;;
         plain) script="$BENCH_DIR/plain_insert.sql" ;;
+        floor) script="$BENCH_DIR/plain_audited.sql" ;;
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
         shape) script="$BENCH_DIR/plain_shape.sql" ;;
@@ -386,7 +407,7 @@ print_table() {
         "cpu us/tx" "WAL kB/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape plain rows; do
+            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape floor plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 [ -n "${TPS[$key]:-}" ] || continue
                 case $wl in
@@ -398,6 +419,7 @@ print_table() {
                     api_plpgsql) label="API, PL/pgSQL audit" ;;
                     pipe) label="API, issue+COMMIT piped" ;;
                     shape) label="API's shape, plain SQL" ;;
+                    floor) label="ceiling + audit rows" ;;
                     plain) label="ceiling, batched items" ;;
                     rows) label="ceiling, row by row" ;;
                 esac
@@ -408,7 +430,7 @@ print_table() {
                     selected rows && r2=$(tps_ratio "$key" "$mode/rows/$tenants/$clients")
                 fi
                 case $wl in
-                    plain|rows|shape) ;;
+                    plain|rows|shape|floor) ;;
                     *) selected shape && r3=$(tps_ratio "$key" "$mode/shape/$tenants/$clients") ;;
                 esac
                 printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
@@ -456,6 +478,20 @@ sale_effect_of() {
         -v ws="${WAL[$(printf "$k" sale)]}" -v wa="${WAL[$(printf "$k" api)]:-}" -v t="$2" -v n="$3" 'BEGIN {
         printf "  tenants %2s clients %2s: audit on %.2f, audit off %.2f of the ceiling; p95 %.2f x the ceiling'"'"'s; WAL %.2f x the ceiling'"'"'s (two-call API %s x)\n",
             t, n, on / plain, off / plain, ps / pp, ws / wp, (wa == "" ? "n/a" : sprintf("%.2f", wa / wp)) }'
+}
+
+# floor_effect_of MODE TENANTS CLIENTS: the audit's floor (the ceiling plus
+# the counter sale's audit rows and chain head, in plain SQL) against the
+# ceiling, and the counter sale against that floor, in tps, CPU and WAL
+floor_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v plain="${TPS[$(printf "$k" plain)]}" -v fl="${TPS[$(printf "$k" floor)]}" \
+        -v on="${TPS[$(printf "$k" sale)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
+        -v cf="${CPU[$(printf "$k" floor)]}" -v cs="${CPU[$(printf "$k" sale)]}" \
+        -v wp="${WAL[$(printf "$k" plain)]}" -v wf="${WAL[$(printf "$k" floor)]}" \
+        -v ws="${WAL[$(printf "$k" sale)]}" -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f, WAL %.2f x; create_and_issue/floor tps %.2f, cpu %.2f, WAL %.2f x\n",
+            t, n, fl / plain, cp / cf, wf / wp, on / fl, cf / cs, ws / wf }'
 }
 
 # elr_effect_of MODE TENANTS CLIENTS: what releasing the tenant's locks
@@ -612,6 +648,8 @@ fi
             shape_effect_of "plain shape api api_off"
         per_config "$mode" "counter sale (create_and_issue) against the batched ceiling (targets: >= 0.70 audit on, >= 0.85 off, 1 tenant >= 0.60; p95 <= 2 x at 32 clients; WAL <= 2.5 x)" \
             sale_effect_of "plain sale sale_off"
+        per_config "$mode" "the audit's floor: the ceiling plus the counter sale's audit rows in plain SQL (plain_audited.sql); create_and_issue against it" \
+            floor_effect_of "plain floor sale"
         per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
             elr_effect_of "api api_noelr"
     done
