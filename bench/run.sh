@@ -26,7 +26,13 @@
 # Environment: BENCH_SECONDS (20 per run), BENCH_CLIENTS ("1 8 32"),
 # BENCH_TENANTS ("1 16"), BENCH_SYNC_OFF (1: a second table with
 # synchronous_commit=off), BENCH_DB (invoice_bench), BENCH_PORT (5490),
-# BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3), BENCH_WARMUP (10 s).
+# BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3; 0 skips the bulk),
+# BENCH_WARMUP (10 s), BENCH_WORKLOADS (every one: "plain rows shape sale
+# sale_off api api_noelr api_off api_plpgsql pipe"; a summary line needs
+# the runs it compares), BENCH_WALDUMP (1: where each run's WAL went, by
+# record type and by relation, from pg_waldump, into the run's logs),
+# BENCH_SETUP_SQL (a file of SQL the superuser runs in the database after
+# the setup, to try a change).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd -P)
@@ -50,6 +56,9 @@ SYNC_OFF=${BENCH_SYNC_OFF:-0}
 BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
 WARMUP=${BENCH_WARMUP:-10}
+ALL_WORKLOADS="plain rows shape floor sale sale_off api api_noelr api_off api_plpgsql pipe"
+WORKLOADS=${BENCH_WORKLOADS:-$ALL_WORKLOADS}
+WALDUMP=${BENCH_WALDUMP:-0}
 DB=${BENCH_DB:-invoice_bench}
 APP=bench_app
 . "$BENCH_DIR/lib.sh"
@@ -179,6 +188,26 @@ CREATE TABLE bench_plain.counters (
 	last	bigint NOT NULL);
 INSERT INTO bench_plain.counters SELECT org_id, 1000000000000 FROM bench_plain.organizations;
 ALTER TABLE bench_plain.counters OWNER TO bench_app;
+-- the audit's floor (plain_audited.sql): a log of the same columns, the same
+-- two indexes (the row index through the same C function, callable here by
+-- bench_app), row images compressed with lz4 in the row as the audit writer
+-- does (STORAGE MAIN and a 128-byte toast target: compressed, never moved
+-- out of line), and a chain head per tenant
+CREATE SEQUENCE bench_plain.audit_id_seq CACHE 1;
+CREATE TABLE bench_plain.audit_log (LIKE invoice.audit_log INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
+	WITH (toast_tuple_target = 128);
+ALTER TABLE bench_plain.audit_log ALTER row_key SET STORAGE MAIN, ALTER old_row SET STORAGE MAIN,
+	ALTER new_row SET STORAGE MAIN, ALTER changed SET STORAGE MAIN,
+	ALTER old_row SET COMPRESSION lz4, ALTER new_row SET COMPRESSION lz4, ALTER changed SET COMPRESSION lz4;
+ALTER TABLE bench_plain.audit_log ADD PRIMARY KEY (org_id, audit_id, occurred_at);
+CREATE FUNCTION bench_plain.audit_row_ord(jsonb) RETURNS bigint
+	AS '$libdir/invoice', 'invoice_audit_row_ord' LANGUAGE C IMMUTABLE STRICT;
+CREATE INDEX ON bench_plain.audit_log (org_id, bench_plain.audit_row_ord(row_key));
+CREATE TABLE bench_plain.audit_heads (LIKE invoice.audit_heads INCLUDING ALL);
+INSERT INTO bench_plain.audit_heads (org_id) SELECT org_id FROM bench_plain.organizations;
+ALTER TABLE bench_plain.audit_log OWNER TO bench_app;
+ALTER TABLE bench_plain.audit_heads OWNER TO bench_app;
+ALTER SEQUENCE bench_plain.audit_id_seq OWNER TO bench_app;
 VACUUM ANALYZE;
 EOF
 
@@ -237,6 +266,11 @@ END
 $$;
 SELECT bench_audit.use('c');
 EOF
+# a change to try, in the same conditions as a run without it
+if [ -n "${BENCH_SETUP_SQL:-}" ]; then
+    echo "== setup: $BENCH_SETUP_SQL"
+    psql_db -f "$BENCH_SETUP_SQL"
+fi
 
 psql_db -At -c "SELECT format('== %s: superuser %s, bypassrls %s, member of invoice_app %s',
                               rolname, rolsuper, rolbypassrls, pg_has_role(oid, 'invoice_app', 'MEMBER'))
@@ -249,6 +283,47 @@ declare -A TPS AVG P95 CPU WAL
 # WAL the server has written, in bytes (pg_stat_wal)
 wal_bytes() {
     psql_su -d postgres -Atc "SELECT wal_bytes FROM pg_stat_wal"
+}
+
+# the server's current WAL insert position
+wal_lsn() {
+    psql_su -d postgres -Atc "SELECT pg_current_wal_insert_lsn()"
+}
+
+# wal_profile LSN0 LSN1 NTX PREFIX: where the WAL between two positions went,
+# per transaction: pg_waldump's statistics by record type, and the bytes of
+# each relation (a record counts for the relation of its first block; full
+# page images apart), with relfilenodes turned into names
+wal_profile() {
+    local lsn0=$1 lsn1=$2 ntx=$3 prefix=$4 dir waldump names
+    dir="$(psql_su -d postgres -Atc 'SHOW data_directory')/pg_wal"
+    waldump="$(pg_config --bindir)/pg_waldump"
+    "$waldump" -p "$dir" -s "$lsn0" -e "$lsn1" --stats=record > "$prefix.walstats" 2>&1 || true
+    names=$(psql_db -At -F ' ' -c "SELECT pg_relation_filenode(c.oid), n.nspname || '.' || c.relname
+                                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                                     WHERE pg_relation_filenode(c.oid) IS NOT NULL")
+    "$waldump" -p "$dir" -s "$lsn0" -e "$lsn1" 2>/dev/null |
+        awk -v ntx="$ntx" -v names="$names" '
+        BEGIN { n = split(names, a, "\n"); for (i = 1; i <= n; i++) { split(a[i], f, " "); name[f[1]] = f[2] } }
+        {
+            rmgr = $2; tot = $6; sub(/,/, "", tot); rec = $5; sub(/\//, "", rec)
+            rel = "-"
+            if (match($0, /blkref #0: rel [0-9]+\/[0-9]+\/[0-9]+/)) {
+                r = substr($0, RSTART, RLENGTH); sub(/.*\//, "", r); rel = (r in name) ? name[r] : "relfilenode " r
+            }
+            fpi = (tot > rec + 0) ? tot - rec : 0
+            key = rmgr " " rel
+            cnt[key]++; bytes[key] += tot; fpw[key] += fpi; all += tot
+        }
+        END {
+            for (k in bytes) {
+                split(k, p, " ")
+                printf "%-10s %-44s %9.2f %11.0f %11.0f %5.1f%%\n", p[1], p[2], cnt[k] / ntx, bytes[k] / ntx,
+                    fpw[k] / ntx, 100 * bytes[k] / all
+            }
+            printf "%-10s %-44s %9s %11.0f\n", "total", "-", "-", all / ntx
+        }' | sort -k4,4nr -s |
+        { printf '%-10s %-44s %9s %11s %11s %6s\n' rmgr relation recs/tx bytes/tx "of it FPI" share; cat; } > "$prefix.walrels"
 }
 
 # busy CPU time of the whole machine (server, pgbench, kernel), in jiffies
@@ -264,6 +339,7 @@ run_one() {
         api|api_off|api_plpgsql|api_noelr) script="$BENCH_DIR/create_issue.sql" ;;
         sale|sale_off) script="$BENCH_DIR/create_and_issue.sql" ;;
         plain) script="$BENCH_DIR/plain_insert.sql" ;;
+        floor) script="$BENCH_DIR/plain_audited.sql" ;;
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
         shape) script="$BENCH_DIR/plain_shape.sql" ;;
@@ -283,10 +359,11 @@ run_one() {
         psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
     fi
     psql_db -c "CHECKPOINT"
-    local opts="" busy0 busy1 wal0 wal1 ntx
+    local opts="" busy0 busy1 wal0 wal1 lsn0 lsn1 ntx
     [ "$mode" = async ] && opts="-c synchronous_commit=off"
     rc=0
     wal0=$(wal_bytes)
+    [ "$WALDUMP" = 1 ] && lsn0=$(wal_lsn)
     busy0=$(cpu_busy)
     out=$(PGUSER=$APP PGPASSWORD=$APP_PW PGOPTIONS="$opts" \
         pgbench -n -M prepared -c "$clients" -j "$threads" -T "$SECS" \
@@ -295,6 +372,7 @@ run_one() {
             "$DB" 2>&1) || rc=$?
     busy1=$(cpu_busy)
     wal1=$(wal_bytes)
+    [ "$WALDUMP" = 1 ] && lsn1=$(wal_lsn)
     printf '%s\n' "$out" > "$prefix.out"
     if [ "$rc" != 0 ] || ! grep -q '^number of failed transactions: 0 ' <<<"$out"; then
         echo "!! pgbench failed ($key, exit $rc):" >&2
@@ -307,6 +385,7 @@ run_one() {
     CPU[$key]=$(awk -v b="$((busy1 - busy0))" -v n="$ntx" 'BEGIN {printf "%.0f", b * 10000 / n}')
     # WAL per transaction in kB (the whole server's: nothing else runs)
     WAL[$key]=$(awk -v b="$((wal1 - wal0))" -v n="$ntx" 'BEGIN {printf "%.1f", b / 1024 / n}')
+    [ "$WALDUMP" = 1 ] && wal_profile "$lsn0" "$lsn1" "$ntx" "$prefix"
     # per-transaction logs: the third field is the latency in microseconds
     local avg p95
     read -r avg p95 < <(cat "$prefix".[0-9]* | awk '$3 ~ /^[0-9]+$/ {print $3}' | sort -n |
@@ -328,8 +407,9 @@ print_table() {
         "cpu us/tx" "WAL kB/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape plain rows; do
+            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape floor plain rows; do
                 key="$mode/$wl/$tenants/$clients"
+                [ -n "${TPS[$key]:-}" ] || continue
                 case $wl in
                     sale) label="create_and_issue (API)" ;;
                     sale_off) label="create_and_issue, no audit" ;;
@@ -339,18 +419,19 @@ print_table() {
                     api_plpgsql) label="API, PL/pgSQL audit" ;;
                     pipe) label="API, issue+COMMIT piped" ;;
                     shape) label="API's shape, plain SQL" ;;
+                    floor) label="ceiling + audit rows" ;;
                     plain) label="ceiling, batched items" ;;
                     rows) label="ceiling, row by row" ;;
                 esac
                 # this row's tps over each reference's, where it is not the reference
                 r1="" r2="" r3=""
                 if [ "$wl" != plain ] && [ "$wl" != rows ]; then
-                    r1=$(tps_ratio "$key" "$mode/plain/$tenants/$clients")
-                    r2=$(tps_ratio "$key" "$mode/rows/$tenants/$clients")
+                    selected plain && r1=$(tps_ratio "$key" "$mode/plain/$tenants/$clients")
+                    selected rows && r2=$(tps_ratio "$key" "$mode/rows/$tenants/$clients")
                 fi
                 case $wl in
-                    plain|rows|shape) ;;
-                    *) r3=$(tps_ratio "$key" "$mode/shape/$tenants/$clients") ;;
+                    plain|rows|shape|floor) ;;
+                    *) selected shape && r3=$(tps_ratio "$key" "$mode/shape/$tenants/$clients") ;;
                 esac
                 printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
                     "${TPS[$key]}" "${AVG[$key]}" "${P95[$key]}" "${CPU[$key]}" "${WAL[$key]}" "$r1" "$r2" "$r3"
@@ -359,10 +440,14 @@ print_table() {
     done
 }
 
-# per_config MODE TITLE FN: the summary line TITLE, then FN MODE TENANTS
-# CLIENTS for every configuration of the run
+# per_config MODE TITLE FN NEEDS: the summary line TITLE, then FN MODE
+# TENANTS CLIENTS for every configuration of the run; nothing when a
+# workload of NEEDS did not run
 per_config() {
-    local mode=$1 title=$2 fn=$3 tenants clients
+    local mode=$1 title=$2 fn=$3 needs=$4 tenants clients wl
+    for wl in $needs; do
+        selected "$wl" || return 0
+    done
     echo "$title"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
@@ -390,9 +475,23 @@ sale_effect_of() {
     awk -v plain="${TPS[$(printf "$k" plain)]}" -v on="${TPS[$(printf "$k" sale)]}" \
         -v off="${TPS[$(printf "$k" sale_off)]}" -v pp="${P95[$(printf "$k" plain)]}" \
         -v ps="${P95[$(printf "$k" sale)]}" -v wp="${WAL[$(printf "$k" plain)]}" \
-        -v ws="${WAL[$(printf "$k" sale)]}" -v wa="${WAL[$(printf "$k" api)]}" -v t="$2" -v n="$3" 'BEGIN {
-        printf "  tenants %2s clients %2s: audit on %.2f, audit off %.2f of the ceiling; p95 %.2f x the ceiling'"'"'s; WAL %.2f x the ceiling'"'"'s (two-call API %.2f x)\n",
-            t, n, on / plain, off / plain, ps / pp, ws / wp, wa / wp }'
+        -v ws="${WAL[$(printf "$k" sale)]}" -v wa="${WAL[$(printf "$k" api)]:-}" -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: audit on %.2f, audit off %.2f of the ceiling; p95 %.2f x the ceiling'"'"'s; WAL %.2f x the ceiling'"'"'s (two-call API %s x)\n",
+            t, n, on / plain, off / plain, ps / pp, ws / wp, (wa == "" ? "n/a" : sprintf("%.2f", wa / wp)) }'
+}
+
+# floor_effect_of MODE TENANTS CLIENTS: the audit's floor (the ceiling plus
+# the counter sale's audit rows and chain head, in plain SQL) against the
+# ceiling, and the counter sale against that floor, in tps, CPU and WAL
+floor_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v plain="${TPS[$(printf "$k" plain)]}" -v fl="${TPS[$(printf "$k" floor)]}" \
+        -v on="${TPS[$(printf "$k" sale)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
+        -v cf="${CPU[$(printf "$k" floor)]}" -v cs="${CPU[$(printf "$k" sale)]}" \
+        -v wp="${WAL[$(printf "$k" plain)]}" -v wf="${WAL[$(printf "$k" floor)]}" \
+        -v ws="${WAL[$(printf "$k" sale)]}" -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f, WAL %.2f x; create_and_issue/floor tps %.2f, cpu %.2f, WAL %.2f x\n",
+            t, n, fl / plain, cp / cf, wf / wp, on / fl, cf / cs, ws / wf }'
 }
 
 # elr_effect_of MODE TENANTS CLIENTS: what releasing the tenant's locks
@@ -432,6 +531,17 @@ cpu_effect_of() {
             t, n, plain / c, plain / off, (p > off ? sprintf("%.2f", (c - off) / (p - off)) : "n/a") }'
 }
 
+# selected WORKLOAD: whether BENCH_WORKLOADS asks for it
+selected() {
+    case " $WORKLOADS " in *" $1 "*) return 0 ;; *) return 1 ;; esac
+}
+for wl in $WORKLOADS; do
+    case " $ALL_WORKLOADS " in
+        *" $wl "*) ;;
+        *) echo "!! unknown workload $wl in BENCH_WORKLOADS (known: $ALL_WORKLOADS)" >&2; exit 1 ;;
+    esac
+done
+
 modes="sync"
 [ "$SYNC_OFF" = 1 ] && modes="sync async"
 
@@ -449,16 +559,9 @@ for mode in $modes; do
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
             # the ceiling and the API back to back, in the same conditions
-            run_one plain "$tenants" "$clients" "$mode"
-            run_one rows "$tenants" "$clients" "$mode"
-            run_one shape "$tenants" "$clients" "$mode"
-            run_one sale "$tenants" "$clients" "$mode"
-            run_one sale_off "$tenants" "$clients" "$mode"
-            run_one api "$tenants" "$clients" "$mode"
-            run_one api_noelr "$tenants" "$clients" "$mode"
-            run_one api_off "$tenants" "$clients" "$mode"
-            run_one api_plpgsql "$tenants" "$clients" "$mode"
-            run_one pipe "$tenants" "$clients" "$mode"
+            for wl in $ALL_WORKLOADS; do
+                selected "$wl" && run_one "$wl" "$tenants" "$clients" "$mode"
+            done
         done
     done
 done
@@ -469,9 +572,10 @@ psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
 # INSERT ... SELECT of BULK_ROWS rows into an audited table (a fresh copy of
 # invoice.customers each time) in one transaction, per audit mode; the
 # median of BULK_REPS runs
-echo "== bulk: INSERT ... SELECT of $BULK_ROWS rows, $BULK_REPS runs a mode"
 declare -A BULK
+[ "$BULK_REPS" -gt 0 ] && echo "== bulk: INSERT ... SELECT of $BULK_ROWS rows, $BULK_REPS runs a mode"
 for amode in off c plpgsql; do
+    [ "$BULK_REPS" -gt 0 ] || break
     times=()
     for rep in $(seq "$BULK_REPS"); do
         ms=$(psql_db -At <<EOF | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
@@ -492,7 +596,7 @@ EOF
     BULK[$amode]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
     printf '   audit %-8s %10.1f ms (runs: %s)\n' "$amode" "${BULK[$amode]}" "${times[*]}"
 done
-psql_db -c "DROP TABLE bench_audit.bulk" >/dev/null
+[ "$BULK_REPS" -gt 0 ] && psql_db -c "DROP TABLE bench_audit.bulk" >/dev/null
 
 # ---------------------------------------------------------------- checks
 # the API stored what the ceiling writes, and every series is gapless
@@ -537,16 +641,19 @@ fi
         fi
         print_table "$mode"
         per_config "$mode" "audit: tps lost against the API with auditing off (C / PL/pgSQL: target <= 0.50)" \
-            audit_overhead_of
+            audit_overhead_of "api api_off api_plpgsql"
         per_config "$mode" "cpu per transaction: ceiling / API (audit on, off), C / PL/pgSQL audit overhead" \
-            cpu_effect_of
+            cpu_effect_of "plain api api_off api_plpgsql"
         per_config "$mode" "the API's shape: plain SQL sending the API's statements, against the ceiling; the API against it" \
-            shape_effect_of
+            shape_effect_of "plain shape api api_off"
         per_config "$mode" "counter sale (create_and_issue) against the batched ceiling (targets: >= 0.70 audit on, >= 0.85 off, 1 tenant >= 0.60; p95 <= 2 x at 32 clients; WAL <= 2.5 x)" \
-            sale_effect_of
+            sale_effect_of "plain sale sale_off"
+        per_config "$mode" "the audit's floor: the ceiling plus the counter sale's audit rows in plain SQL (plain_audited.sql); create_and_issue against it" \
+            floor_effect_of "plain floor sale"
         per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
-            elr_effect_of
+            elr_effect_of "api api_noelr"
     done
+    [ "$BULK_REPS" -gt 0 ] || exit 0
     echo
     echo "bulk INSERT ... SELECT of $BULK_ROWS rows into an audited table (median of $BULK_REPS):"
     awk -v off="${BULK[off]}" -v c="${BULK[c]}" -v p="${BULK[plpgsql]}" 'BEGIN {

@@ -128,8 +128,9 @@ SELECT operation, pg_column_compression(old_row) AS old_row, pg_column_compressi
 SELECT org_id = :b AS is_b, rows_checked >= 10000 AS all_checked, first_bad_audit_id
   FROM invoice.audit_verify(:b);
 
--- "the history of this row" (the query of row_history) and "what did this
--- user do between t1 and t2" are index scans
+-- "the history of this row" (the query of row_history) is a scan of the
+-- row index; "what did this user do between t1 and t2", which has no index
+-- of its own, reads only the tenant's rows, through an index
 ANALYZE invoice.audit_log;
 CREATE FUNCTION pg_temp.index_scan(q text, pattern text) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
@@ -159,9 +160,13 @@ SELECT invoice.audit_row_ord('{"org_id": 7, "code": "AB"}') = invoice.audit_row_
        invoice.audit_row_ord('{"id": 1.5, "n": 2}') = 2 AS integer_wins,
        invoice.audit_row_ord('{"id": 92233720368547758070}') <> 0 AS too_big_is_hashed,
        invoice.audit_row_ord('[1, 2]') IS NOT NULL AS not_an_object;
+-- (here the tenant holds most of the log, so a sequential scan is cheaper)
+BEGIN;
+SET LOCAL enable_seqscan = off;
 SELECT pg_temp.index_scan(format($$SELECT * FROM invoice.audit_log WHERE org_id = %s AND app_user_id = 1
     AND occurred_at BETWEEN now() - interval '1 day' AND now()$$, :b),
-    'Index Scan using audit_log_y\d+m\d+_org_id_app_user_id_occurred_at_idx') AS user_activity_uses_index;
+    '(Index|Bitmap Index) Scan (using|on) audit_log_y\d+m\d+_') AS user_activity_uses_index;
+COMMIT;
 
 -- a transaction or subtransaction that rolls back leaves no audit rows and
 -- no hole in the chain
