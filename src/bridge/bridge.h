@@ -121,6 +121,7 @@ typedef struct Metrics
 } Metrics;
 
 extern Metrics metrics;
+extern void metric_add(uint64_t *counter, uint64_t n);
 extern void metric_inc(uint64_t *counter);
 extern void observe_poll(double seconds);
 extern void observe_handle(double seconds);

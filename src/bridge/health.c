@@ -46,9 +46,15 @@ static bool tg_up = false;
 static struct MHD_Daemon *daemon_handle = NULL;
 
 void
+metric_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_add_fetch(counter, n, __ATOMIC_RELAXED);
+}
+
+void
 metric_inc(uint64_t *counter)
 {
-	__atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+	metric_add(counter, 1);
 }
 
 static void

@@ -364,8 +364,7 @@ poll_once(int64_t *offset, int *failures)
 		}
 		if (ups)
 		{
-			for (int i = 0; i < PQntuples(ups); i++)
-				metric_inc(&metrics.updates_received);
+			metric_add(&metrics.updates_received, (uint64_t) PQntuples(ups));
 			/* a lane's connection is away: not again at once */
 			if (!handle_batch(ups, offset) && !stopping && db.conn)
 				wait = 0.5;
