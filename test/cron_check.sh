@@ -12,16 +12,11 @@ set -u
 cd "$(dirname "$0")/.."
 db=$(psql -X -At -d postgres -c "SHOW cron.database_name" 2>/dev/null)
 wait_max=${CRON_WAIT:-100}
-n=0
-fail=0
-ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [DETAIL]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fail=1; [ -n "${3:-}" ] && echo "#   $3"; fi
-}
+. test/tap.sh
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@" 2>&1; }
 
 ok "$([ -n "$db" ]; echo $?)" "pg_cron is loaded, cron.database_name = '$db'"
-[ -n "$db" ] || { echo "1..$n"; exit 1; }
+[ -n "$db" ] || tap_end
 bg=$(q -c "SHOW cron.use_background_workers")
 ok "$([ "$bg" = on ]; echo $?)" "cron.use_background_workers = on" "$bg"
 
@@ -64,5 +59,4 @@ ok "$([ "$health" = false ]; echo $?)" "health() shows no job" "$health"
 
 [ "$had_invoice" = 0 ] && q -c "SET client_min_messages = warning" -c "DROP EXTENSION invoice" >/dev/null
 [ "$had_cron" = 0 ] && q -c "DROP EXTENSION pg_cron" >/dev/null
-echo "1..$n"
-exit $fail
+tap_end

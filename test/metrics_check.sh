@@ -7,22 +7,10 @@
 # server in PGHOST/PGPORT (as a superuser).
 set -u
 db=invoice_metrics
-n=0
-fail=0
+. "$(dirname "$0")/tap.sh"
 tmp=$(mktemp -d)
 trap 'dropdb --if-exists $db >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 
-ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [DETAIL-FILE]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then
-        echo "ok $n - $2"
-    else
-        echo "not ok $n - $2"
-        fail=1
-        [ -n "${3:-}" ] && [ -s "$3" ] && sed 's/^/#   /' "$3" | head -20
-    fi
-}
-psql_q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 
 dropdb --if-exists $db >/dev/null 2>&1
 createdb $db
@@ -80,4 +68,4 @@ ok $? "a scrape at 10 001 tenants takes ${ms} ms (well under the 15 s scrape int
 psql_q -c "SELECT invoice.metrics()" >"$tmp/metrics.txt" 2>&1
 promtool check metrics <"$tmp/metrics.txt" >"$tmp/promtool.out" 2>&1
 ok $? "promtool still accepts it" "$tmp/promtool.out"
-exit $fail
+tap_end

@@ -15,7 +15,7 @@
 # token, and the token in no output.  TAP; about two minutes.
 set -u
 cd "$(dirname "$0")/../.."
-n=0
+. test/tap.sh
 db=invoice_tg_bridge
 role=regress_tg_bridge_login
 tmp=$(mktemp -d)
@@ -33,11 +33,6 @@ cleanup() {
 trap cleanup EXIT
 # KEEP_LOGS=DIR keeps the bridge's and the fake's logs there
 
-ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [DETAIL]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"; [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /' | head -30; fi
-}
 is() { [ "$1" = "$2" ]; ok $? "$3" "got: $1, expected: $2"; }
 skip() { n=$((n + 1)); echo "ok $n # skip $1"; }
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
@@ -345,4 +340,4 @@ python3 -c 'import json, sys
 for line in open(sys.argv[1]): json.loads(line)' "$tmp/all.log" 2>"$tmp/json.err"
 ok $? "every log line is one JSON object" "$(cat "$tmp/json.err")"
 
-echo "1..$n"
+tap_end

@@ -13,17 +13,13 @@
 # against the server in PGHOST/PGPORT (as a superuser).
 set -u
 cd "$(dirname "$0")/../.."
-n=0
+. test/tap.sh
 db=invoice_tg_conversation
 role=regress_tg_conv_bridge
 app=regress_tg_conv_app
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; dropdb --if-exists $db >/dev/null 2>&1; psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" -c "DROP ROLE IF EXISTS $app" >/dev/null 2>&1' EXIT
 
-ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [GOT]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "${3:-}" ] && echo "$3" | sed 's/^/#   /' | head -20; fi
-}
 is() {          # is GOT EXPECTED DESCRIPTION
     [ "$1" = "$2" ]; ok $? "$3" "got: $1
 expected: $2"
@@ -416,4 +412,4 @@ is "$out" "[]" "the next ones get nothing"
 out=$(press 4001 "v:1")
 is "$(methods "$out")" "answerCallbackQuery" "but a button press is still answered"
 
-echo "1..$n"
+tap_end

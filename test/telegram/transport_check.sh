@@ -9,15 +9,11 @@
 # (as a superuser).
 set -u
 cd "$(dirname "$0")/../.."
-n=0
+. test/tap.sh
 db=invoice_tg_transport
 role=regress_tg_bridge
 trap 'dropdb --if-exists $db >/dev/null 2>&1; psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1' EXIT
 
-ok() {          # ok CONDITION-EXIT-STATUS DESCRIPTION [GOT]
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; [ -n "${3:-}" ] && echo "$3" | sed 's/^/#   /' | head -20; fi
-}
 is() {          # is GOT EXPECTED DESCRIPTION
     [ "$1" = "$2" ]; ok $? "$3" "got: $1
 expected: $2"
@@ -135,4 +131,4 @@ q -c "UPDATE invoice.telegram_inbox SET received_at = received_at - interval '8 
 is "$(qb -c "SELECT invoice.telegram_forget()")|$(q -c "SELECT string_agg(update_id::text, ',' ORDER BY update_id) FROM invoice.telegram_inbox")" "1|101,102" \
    "telegram_forget forgets only the inbox rows older than the age (7 days by default)"
 
-echo "1..$n"
+tap_end

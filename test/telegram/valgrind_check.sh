@@ -6,7 +6,7 @@
 # PGHOST/PGPORT as a superuser, like bridge_check.sh.
 set -u
 cd "$(dirname "$0")/../.."
-n=0
+. test/tap.sh
 db=invoice_tg_valgrind
 role=regress_tg_valgrind_login
 tmp=$(mktemp -d)
@@ -24,11 +24,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-ok() {
-    n=$((n + 1))
-    if [ "$1" = 0 ]; then echo "ok $n - $2"; else
-        echo "not ok $n - $2"; [ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/#   /' | head -40; fi
-}
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d $db "$@"; }
 ctl() { curl -s "http://127.0.0.1:$fport/control/$1"; }
 
@@ -73,4 +68,4 @@ ok "$([ "$(q -c "SELECT count(*) FROM invoice.telegram_outbox WHERE sent_at IS N
    "each once, all marked sent"
 kill -TERM $bpid; wait $bpid; rc=$?
 ok "$rc" "valgrind $VALGRIND: no leak and no memory error, exit 0 on SIGTERM (exit $rc)" "$(cat "$tmp/valgrind.log" 2>/dev/null)"
-echo "1..$n"
+tap_end
