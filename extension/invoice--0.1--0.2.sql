@@ -1903,10 +1903,19 @@ CREATE TABLE invoice.tenant_counts (
 	overdue				bigint NOT NULL DEFAULT 0,
 	overdue_balance		numeric NOT NULL DEFAULT 0,
 	last_number			bigint,
+	-- the sales of the tenant's day (its time zone) as sales_daily holds
+	-- them, summed over the sellers for metrics(); kept by the pass that
+	-- moves audit_mark or that sees the day change
+	today				date,
+	today_mark			bigint,
+	today_issued		bigint NOT NULL DEFAULT 0,
+	today_subtotal		numeric NOT NULL DEFAULT 0,
+	today_tax			numeric NOT NULL DEFAULT 0,
+	today_total			numeric NOT NULL DEFAULT 0,
 	CONSTRAINT tenant_counts_pkey PRIMARY KEY (org_id),
 	CONSTRAINT tenant_counts_org_fkey FOREIGN KEY (org_id) REFERENCES invoice.organizations (org_id)
 );
-COMMENT ON TABLE invoice.tenant_counts IS 'per tenant: invoices by status, overdue invoices and their balance, the last number, as of the last maintenance() pass';
+COMMENT ON TABLE invoice.tenant_counts IS 'per tenant: invoices by status, overdue invoices and their balance, the last number, and the sales of its day, as of the last maintenance() pass';
 
 CREATE TABLE invoice.sales_daily (
 	org_id				bigint NOT NULL,
