@@ -8,7 +8,12 @@
 # row) and the API's shape in plain SQL (bench/plain_shape.sql: the API's
 # statements doing only what they must write), as a non-superuser so that
 # row level security applies, and prints tps, average and p95 latency, CPU
-# per transaction, WAL per transaction and the ratios between them.  The
+# per transaction, WAL per transaction and the ratios between them.  CPU
+# is counted twice: the whole machine's (pgbench, the kernel and whatever
+# else runs there included) in the table, and the benchmark's backends'
+# alone (their utime + stime over the transactions committed meanwhile) on
+# each run's line and in the audit overhead summary, which another
+# server's work on a shared machine does not move.  The
 # counter sale (bench/create_and_issue.sql: create_and_issue() in one
 # statement) runs beside the two-call API, with auditing on and off.
 #
@@ -32,7 +37,13 @@
 # the runs it compares), BENCH_WALDUMP (1: where each run's WAL went, by
 # record type and by relation, from pg_waldump, into the run's logs),
 # BENCH_SETUP_SQL (a file of SQL the superuser runs in the database after
-# the setup, to try a change).
+# the setup, to try a change), BENCH_PERF (1: a `perf record` of the
+# server's processes during each run (from its second second to two seconds
+# before its end), its report of the hottest functions into the run's
+# logs, PREFIX.perf.txt; BENCH_PERF_OPTS, "-g" by default, chooses the
+# call graphs, e.g. "--call-graph dwarf"), BENCH_REPEAT (1: how many times
+# each workload runs, one after another, interleaved with the others; the
+# table keeps the run with the least CPU per transaction).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd -P)
@@ -59,6 +70,9 @@ WARMUP=${BENCH_WARMUP:-10}
 ALL_WORKLOADS="plain rows shape floor sale sale_off api api_noelr api_off api_plpgsql pipe"
 WORKLOADS=${BENCH_WORKLOADS:-$ALL_WORKLOADS}
 WALDUMP=${BENCH_WALDUMP:-0}
+PERF=${BENCH_PERF:-0}
+PERF_OPTS=${BENCH_PERF_OPTS:-"-g"}
+REPEAT=${BENCH_REPEAT:-1}
 DB=${BENCH_DB:-invoice_bench}
 APP=bench_app
 . "$BENCH_DIR/lib.sh"
@@ -278,7 +292,7 @@ psql_db -At -c "SELECT format('== %s: superuser %s, bypassrls %s, member of invo
 echo "== tenants: solo org $solo; 16 tenants org $lo..$hi; $SECS s a run; logs in $OUT"
 
 # ---------------------------------------------------------------- runs
-declare -A TPS AVG P95 CPU WAL
+declare -A TPS AVG P95 CPU WAL SRV
 
 # WAL the server has written, in bytes (pg_stat_wal)
 wal_bytes() {
@@ -326,14 +340,23 @@ wal_profile() {
         { printf '%-10s %-44s %9s %11s %11s %6s\n' rmgr relation recs/tx bytes/tx "of it FPI" share; cat; } > "$prefix.walrels"
 }
 
+# backend_cpu PIDS: the CPU ticks (utime + stime) the processes PIDS have
+# used, and the transactions the bench database has committed
+backend_cpu() {
+    local ticks
+    ticks=$(for p in $1; do cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null; done | awk '{t += $1 + $2} END {print t + 0}')
+    echo "$ticks $(psql_su -d postgres -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = '$DB'")"
+}
+
 # busy CPU time of the whole machine (server, pgbench, kernel), in jiffies
 cpu_busy() {
     awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat
 }
 
-# run_one WORKLOAD TENANTS CLIENTS MODE: one pgbench run; its figures into TPS/AVG/P95
+# run_one WORKLOAD TENANTS CLIENTS MODE REP: one pgbench run; its figures into
+# TPS/AVG/P95/CPU/WAL, unless an earlier repetition spent less CPU a transaction
 run_one() {
-    local wl=$1 tenants=$2 clients=$3 mode=$4 script org_lo org_hi key prefix out rc
+    local wl=$1 tenants=$2 clients=$3 mode=$4 rep=${5:-1} script org_lo org_hi key prefix out rc
     local threads=$(( clients < 2 ? clients : 2 ))
     case $wl in
         api|api_off|api_plpgsql|api_noelr) script="$BENCH_DIR/create_issue.sql" ;;
@@ -347,6 +370,7 @@ run_one() {
     if [ "$tenants" = 1 ]; then org_lo=$solo; org_hi=$solo; else org_lo=$lo; org_hi=$((lo + tenants - 1)); fi
     key="$mode/$wl/$tenants/$clients"
     prefix="$OUT/$mode-$wl-t$tenants-c$clients"
+    [ "$REPEAT" -gt 1 ] && prefix="$prefix-r$rep"
     case $wl in
         api_off|sale_off) psql_db -c "SELECT bench_audit.use('off')" >/dev/null ;;
         api_plpgsql) psql_db -c "SELECT bench_audit.use('plpgsql')" >/dev/null ;;
@@ -365,11 +389,38 @@ run_one() {
     wal0=$(wal_bytes)
     [ "$WALDUMP" = 1 ] && lsn0=$(wal_lsn)
     busy0=$(cpu_busy)
-    out=$(PGUSER=$APP PGPASSWORD=$APP_PW PGOPTIONS="$opts" \
+    PGUSER=$APP PGPASSWORD=$APP_PW PGOPTIONS="$opts" \
         pgbench -n -M prepared -c "$clients" -j "$threads" -T "$SECS" \
             -l --log-prefix="$prefix" -f "$script" \
             -D org_lo="$org_lo" -D org_hi="$org_hi" -D user_off="$user_off" -D cust_off="$cust_off" \
-            "$DB" 2>&1) || rc=$?
+            "$DB" > "$prefix.pgbench" 2>&1 &
+    local bench_pid=$! pids srv0 srv1 srv=""
+    if [ "$SECS" -gt 3 ]; then
+        # the CPU of the benchmark's own backends (utime + stime), from the
+        # second second to two seconds before the end, over the transactions
+        # committed meanwhile: what the server spent, without pgbench, the
+        # kernel's work for other processes, or another server on the machine
+        sleep 1
+        pids=$(psql_su -d postgres -Atc "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity
+                                          WHERE usename = '$APP' AND backend_type = 'client backend'")
+        srv0=$(backend_cpu "$pids")
+        if [ "$PERF" = 1 ]; then
+            # this server's processes only (the machine may run other servers)
+            perf record -q $PERF_OPTS -p "$(psql_su -d postgres -Atc "SELECT string_agg(pid::text, ',')
+                FROM pg_stat_activity WHERE pid <> pg_backend_pid()")" -o "$prefix.perf.data" -- sleep $((SECS - 2)) \
+                > /dev/null 2>&1 || echo "!! perf record failed" >&2
+        else
+            sleep $((SECS - 2))
+        fi
+        srv1=$(backend_cpu "$pids")
+        # ticks of 10 ms over transactions, in microseconds (not under perf,
+        # which adds its own)
+        [ "$PERF" = 1 ] || srv=$(awk -v c0="${srv0% *}" -v x0="${srv0#* }" -v c1="${srv1% *}" -v x1="${srv1#* }" \
+            'BEGIN {if (x1 > x0) printf "%.0f", (c1 - c0) * 10000 / (x1 - x0)}')
+    fi
+    wait "$bench_pid" || rc=$?
+    out=$(cat "$prefix.pgbench")
+    rm -f "$prefix.pgbench"
     busy1=$(cpu_busy)
     wal1=$(wal_bytes)
     [ "$WALDUMP" = 1 ] && lsn1=$(wal_lsn)
@@ -379,21 +430,31 @@ run_one() {
         tail -20 <<<"$out" >&2
         exit 1
     fi
-    TPS[$key]=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")
+    local tps cpu wal
+    tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' <<<"$out")
     ntx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
     # CPU the machine spent per transaction (USER_HZ jiffies of 10 ms)
-    CPU[$key]=$(awk -v b="$((busy1 - busy0))" -v n="$ntx" 'BEGIN {printf "%.0f", b * 10000 / n}')
+    cpu=$(awk -v b="$((busy1 - busy0))" -v n="$ntx" 'BEGIN {printf "%.0f", b * 10000 / n}')
     # WAL per transaction in kB (the whole server's: nothing else runs)
-    WAL[$key]=$(awk -v b="$((wal1 - wal0))" -v n="$ntx" 'BEGIN {printf "%.1f", b / 1024 / n}')
+    wal=$(awk -v b="$((wal1 - wal0))" -v n="$ntx" 'BEGIN {printf "%.1f", b / 1024 / n}')
     [ "$WALDUMP" = 1 ] && wal_profile "$lsn0" "$lsn1" "$ntx" "$prefix"
+    # the server's hottest functions, self time, then with their callees
+    if [ "$PERF" = 1 ]; then
+        { echo "== self"; perf report -i "$prefix.perf.data" --no-children \
+              --sort dso,sym --stdio -g none --percent-limit 0.3 2>/dev/null | grep -v '^#' | grep -v '^$'
+          echo "== with callees"; perf report -i "$prefix.perf.data" --children \
+              --sort sym --stdio -g none --percent-limit 2 2>/dev/null | grep -v '^#' | grep -v '^$'
+        } > "$prefix.perf.txt"
+    fi
     # per-transaction logs: the third field is the latency in microseconds
     local avg p95
     read -r avg p95 < <(cat "$prefix".[0-9]* | awk '$3 ~ /^[0-9]+$/ {print $3}' | sort -n |
         awk '{v[NR] = $1; s += $1} END {i = int(NR * 0.95); if (i < NR * 0.95) i++; if (i < 1) i = 1;
              printf "%.2f %.2f\n", s / NR / 1000, v[i] / 1000}')
-    AVG[$key]=$avg
-    P95[$key]=$p95
-    printf '   %-5s %-11s tenants %2s clients %2s: %8.1f tps\n' "$mode" "$wl" "$tenants" "$clients" "${TPS[$key]}"
+    printf '   %-5s %-11s tenants %2s clients %2s: %8.1f tps %6s us/tx, backends %5s us/tx%s\n' "$mode" "$wl" \
+        "$tenants" "$clients" "$tps" "$cpu" "${srv:-n/a}" "$([ "$REPEAT" -gt 1 ] && echo " (run $rep)")"
+    [ -z "${CPU[$key]:-}" ] || [ "$cpu" -lt "${CPU[$key]}" ] || return 0
+    TPS[$key]=$tps CPU[$key]=$cpu WAL[$key]=$wal AVG[$key]=$avg P95[$key]=$p95 SRV[$key]=$srv
 }
 
 # tps_ratio KEY REF: the tps of run KEY over that of run REF
@@ -531,6 +592,17 @@ cpu_effect_of() {
             t, n, plain / c, plain / off, (p > off ? sprintf("%.2f", (c - off) / (p - off)) : "n/a") }'
 }
 
+# srv_effect_of MODE TENANTS CLIENTS: the audit triggers' CPU in the
+# benchmark's backends alone (run_one), against the API with auditing off
+srv_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v c="${SRV[$(printf "$k" api)]}" -v off="${SRV[$(printf "$k" api_off)]}" \
+        -v p="${SRV[$(printf "$k" api_plpgsql)]}" -v t="$2" -v n="$3" 'BEGIN {
+        if (c == "" || off == "" || p == "") { printf "  tenants %2s clients %2s: n/a (runs too short)\n", t, n; exit }
+        printf "  tenants %2s clients %2s: API %s us/tx, audit off %s, PL/pgSQL audit %s: C +%d us, PL/pgSQL +%d us, C / PL/pgSQL %s\n",
+            t, n, c, off, p, c - off, p - off, (p > off ? sprintf("%.2f", (c - off) / (p - off)) : "n/a") }'
+}
+
 # selected WORKLOAD: whether BENCH_WORKLOADS asks for it
 selected() {
     case " $WORKLOADS " in *" $1 "*) return 0 ;; *) return 1 ;; esac
@@ -559,8 +631,10 @@ for mode in $modes; do
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
             # the ceiling and the API back to back, in the same conditions
-            for wl in $ALL_WORKLOADS; do
-                selected "$wl" && run_one "$wl" "$tenants" "$clients" "$mode"
+            for rep in $(seq "$REPEAT"); do
+                for wl in $ALL_WORKLOADS; do
+                    selected "$wl" && run_one "$wl" "$tenants" "$clients" "$mode" "$rep"
+                done
             done
         done
     done
@@ -644,6 +718,8 @@ fi
             audit_overhead_of "api api_off api_plpgsql"
         per_config "$mode" "cpu per transaction: ceiling / API (audit on, off), C / PL/pgSQL audit overhead" \
             cpu_effect_of "plain api api_off api_plpgsql"
+        per_config "$mode" "cpu of the backends alone per transaction: the audit triggers' overhead (C / PL/pgSQL: target <= 0.50)" \
+            srv_effect_of "api api_off api_plpgsql"
         per_config "$mode" "the API's shape: plain SQL sending the API's statements, against the ceiling; the API against it" \
             shape_effect_of "plain shape api api_off"
         per_config "$mode" "counter sale (create_and_issue) against the batched ceiling (targets: >= 0.70 audit on, >= 0.85 off, 1 tenant >= 0.60; p95 <= 2 x at 32 clients; WAL <= 2.5 x)" \

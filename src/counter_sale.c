@@ -124,7 +124,7 @@ invoice_create_and_issue(PG_FUNCTION_ARGS)
 					 "  OPERATOR(pg_catalog.+) o.payment_terms_days END"
 					 " FROM invoice.organizations o, invoice.customers c,"
 					 " LATERAL (SELECT pg_catalog.to_jsonb(o) AS ro,"
-					 " pg_catalog.to_jsonb(c) AS rc) j"
+					 " pg_catalog.to_jsonb(c) AS rc OFFSET 0) j"
 					 " WHERE o.org_id OPERATOR(pg_catalog.=) $1"
 					 " AND c.org_id OPERATOR(pg_catalog.=) $1"
 					 " AND c.customer_id OPERATOR(pg_catalog.=) $2"

@@ -379,7 +379,7 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
 					 " ON u.org_id OPERATOR(pg_catalog.=) i.org_id"
 					 " AND u.user_id OPERATOR(pg_catalog.=) i.created_by"
 					 " CROSS JOIN LATERAL (SELECT pg_catalog.to_jsonb(i) AS ri,"
-					 " pg_catalog.to_jsonb(o) AS ro, pg_catalog.to_jsonb(c) AS rc) j"
+					 " pg_catalog.to_jsonb(o) AS ro, pg_catalog.to_jsonb(c) AS rc OFFSET 0) j"
 					 " CROSS JOIN LATERAL (SELECT"
 					 " CASE WHEN pg_catalog.jsonb_typeof(j.ri OPERATOR(pg_catalog.->) 'seller_snapshot')"
 					 " OPERATOR(pg_catalog.=) 'object'"
@@ -388,7 +388,7 @@ invoice_doc_from_arg(FunctionCallInfo fcinfo, InvoiceDoc *doc)
 					 " CASE WHEN pg_catalog.jsonb_typeof(j.ri OPERATOR(pg_catalog.->) 'customer_snapshot')"
 					 " OPERATOR(pg_catalog.=) 'object'"
 					 " THEN j.ri OPERATOR(pg_catalog.->) 'customer_snapshot'"
-					 " ELSE " DOC_CUSTOMER_SNAPSHOT_SQL("j.rc") " END AS c) d"
+					 " ELSE " DOC_CUSTOMER_SNAPSHOT_SQL("j.rc") " END AS c OFFSET 0) d"
 					 " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
 					 " AND i.invoice_id OPERATOR(pg_catalog.=) $2",
 					 2, (Oid[]) {INT8OID, INT8OID});

@@ -33,6 +33,12 @@
  * invoice.customers c): a key whose column a database still at 0.1 lacks
  * is null.  The upgrade from 0.1 (extension/invoice--0.1--0.2.sql) builds
  * the same objects: a key added here is added there too.
+ *
+ * The subquery that makes `r` (LATERAL (SELECT to_jsonb(o) AS ro ...))
+ * ends with OFFSET 0: without it the planner pulls the subquery up and
+ * puts to_jsonb(o) in place of every reference to `ro`, so the row was
+ * turned into jsonb once per key, 21 times per issue (88 us of the 560
+ * that create_and_issue() spent, bench/README.md).
  * ----------
  */
 #define DOC_SELLER_SNAPSHOT_SQL(r) \

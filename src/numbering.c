@@ -167,7 +167,9 @@ numbering_write_issue(int64 org_id, int64 invoice_id, int64 number,
 							 " FROM invoice.organizations o, invoice.customers c,"
 							 " LATERAL (SELECT pg_catalog.to_jsonb(o) AS ro,"
 							 " pg_catalog.to_jsonb(c) AS rc,"
-							 " pg_catalog.timezone(o.timezone, $5)::pg_catalog.date AS day) j"
+							 " pg_catalog.timezone(o.timezone, $5)::pg_catalog.date AS day"
+							 /* evaluated once, not once per reference (see invoice_doc.h) */
+							 " OFFSET 0) j"
 							 " WHERE i.org_id OPERATOR(pg_catalog.=) $1"
 							 " AND i.invoice_id OPERATOR(pg_catalog.=) $2"
 							 " AND o.org_id OPERATOR(pg_catalog.=) i.org_id"
