@@ -32,8 +32,9 @@
 # BENCH_TENANTS ("1 16"), BENCH_SYNC_OFF (1: a second table with
 # synchronous_commit=off), BENCH_DB (invoice_bench), BENCH_PORT (5490),
 # BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3; 0 skips the bulk),
-# BENCH_WARMUP (10 s), BENCH_WORKLOADS (every one: "plain rows shape sale
-# sale_off api api_noelr api_off api_plpgsql pipe"; a summary line needs
+# BENCH_WARMUP (10 s), BENCH_WORKLOADS (every one: "plain rows shape
+# sale_shape floor sale sale_off api api_noelr api_off api_plpgsql pipe"; a
+# summary line needs
 # the runs it compares), BENCH_WALDUMP (1: where each run's WAL went, by
 # record type and by relation, from pg_waldump, into the run's logs),
 # BENCH_SETUP_SQL (a file of SQL the superuser runs in the database after
@@ -67,7 +68,7 @@ SYNC_OFF=${BENCH_SYNC_OFF:-0}
 BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
 WARMUP=${BENCH_WARMUP:-10}
-ALL_WORKLOADS="plain rows shape floor sale sale_off api api_noelr api_off api_plpgsql pipe"
+ALL_WORKLOADS="plain rows shape sale_shape floor sale sale_off api api_noelr api_off api_plpgsql pipe"
 WORKLOADS=${BENCH_WORKLOADS:-$ALL_WORKLOADS}
 WALDUMP=${BENCH_WALDUMP:-0}
 PERF=${BENCH_PERF:-0}
@@ -366,6 +367,7 @@ run_one() {
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
         shape) script="$BENCH_DIR/plain_shape.sql" ;;
+        sale_shape) script="$BENCH_DIR/plain_sale.sql" ;;
     esac
     if [ "$tenants" = 1 ]; then org_lo=$solo; org_hi=$solo; else org_lo=$lo; org_hi=$((lo + tenants - 1)); fi
     key="$mode/$wl/$tenants/$clients"
@@ -468,7 +470,7 @@ print_table() {
         "cpu us/tx" "WAL kB/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape floor plain rows; do
+            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape sale_shape floor plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 [ -n "${TPS[$key]:-}" ] || continue
                 case $wl in
@@ -480,6 +482,7 @@ print_table() {
                     api_plpgsql) label="API, PL/pgSQL audit" ;;
                     pipe) label="API, issue+COMMIT piped" ;;
                     shape) label="API's shape, plain SQL" ;;
+                    sale_shape) label="sale's shape, plain SQL" ;;
                     floor) label="ceiling + audit rows" ;;
                     plain) label="ceiling, batched items" ;;
                     rows) label="ceiling, row by row" ;;
@@ -491,7 +494,7 @@ print_table() {
                     selected rows && r2=$(tps_ratio "$key" "$mode/rows/$tenants/$clients")
                 fi
                 case $wl in
-                    plain|rows|shape|floor) ;;
+                    plain|rows|shape|sale_shape|floor) ;;
                     *) selected shape && r3=$(tps_ratio "$key" "$mode/shape/$tenants/$clients") ;;
                 esac
                 printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
@@ -553,6 +556,20 @@ floor_effect_of() {
         -v ws="${WAL[$(printf "$k" sale)]}" -v t="$2" -v n="$3" 'BEGIN {
         printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f, WAL %.2f x; create_and_issue/floor tps %.2f, cpu %.2f, WAL %.2f x\n",
             t, n, fl / plain, cp / cf, wf / wp, on / fl, cf / cs, ws / wf }'
+}
+
+# sale_shape_effect_of MODE TENANTS CLIENTS: the counter sale's shape in
+# plain SQL (the ceiling plus gapless numbering) against the ceiling, and the
+# sale with auditing off against it, in tps, CPU and p95
+sale_shape_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v plain="${TPS[$(printf "$k" plain)]}" -v sh="${TPS[$(printf "$k" sale_shape)]}" \
+        -v off="${TPS[$(printf "$k" sale_off)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
+        -v csh="${CPU[$(printf "$k" sale_shape)]}" -v coff="${CPU[$(printf "$k" sale_off)]}" \
+        -v pp="${P95[$(printf "$k" plain)]}" -v psh="${P95[$(printf "$k" sale_shape)]}" \
+        -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: shape/ceiling tps %.2f, cpu %.2f, p95 %.2f x; create_and_issue audit off/shape tps %.2f, cpu %.2f\n",
+            t, n, sh / plain, cp / csh, psh / pp, off / sh, csh / coff }'
 }
 
 # elr_effect_of MODE TENANTS CLIENTS: what releasing the tenant's locks
@@ -724,6 +741,8 @@ fi
             shape_effect_of "plain shape api api_off"
         per_config "$mode" "counter sale (create_and_issue) against the batched ceiling (targets: >= 0.70 audit on, >= 0.85 off, 1 tenant >= 0.60; p95 <= 2 x at 32 clients; WAL <= 2.5 x)" \
             sale_effect_of "plain sale sale_off"
+        per_config "$mode" "the sale's floor without audit: the ceiling plus gapless numbering in plain SQL (plain_sale.sql); create_and_issue audit off against it" \
+            sale_shape_effect_of "plain sale_shape sale_off"
         per_config "$mode" "the audit's floor: the ceiling plus the counter sale's audit rows in plain SQL (plain_audited.sql); create_and_issue against it" \
             floor_effect_of "plain floor sale"
         per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
