@@ -15,7 +15,10 @@
 # each run's line and in the audit overhead summary, which another
 # server's work on a shared machine does not move.  The
 # counter sale (bench/create_and_issue.sql: create_and_issue() in one
-# statement) runs beside the two-call API, with auditing on and off.
+# statement) runs beside the two-call API, with auditing on and off, and
+# beside its floors in plain SQL: the ceiling plus gapless numbering
+# (bench/plain_sale.sql), plus the audit rows and chain head as well
+# (bench/plain_sale_audited.sql).
 #
 # By default it makes its own throw-away cluster with pg_virtualenv (port
 # BENCH_PORT, 5490).  BENCH_EXISTING=1 uses the server that the libpq
@@ -33,8 +36,8 @@
 # synchronous_commit=off), BENCH_DB (invoice_bench), BENCH_PORT (5490),
 # BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3; 0 skips the bulk),
 # BENCH_WARMUP (10 s), BENCH_WORKLOADS (every one: "plain rows shape
-# sale_shape floor sale sale_off api api_noelr api_off api_plpgsql pipe"; a
-# summary line needs
+# sale_shape sale_floor floor sale sale_off api api_noelr api_off
+# api_plpgsql pipe"; a summary line needs
 # the runs it compares), BENCH_WALDUMP (1: where each run's WAL went, by
 # record type and by relation, from pg_waldump, into the run's logs),
 # BENCH_SETUP_SQL (a file of SQL the superuser runs in the database after
@@ -68,7 +71,7 @@ SYNC_OFF=${BENCH_SYNC_OFF:-0}
 BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
 WARMUP=${BENCH_WARMUP:-10}
-ALL_WORKLOADS="plain rows shape sale_shape floor sale sale_off api api_noelr api_off api_plpgsql pipe"
+ALL_WORKLOADS="plain rows shape sale_shape sale_floor floor sale sale_off api api_noelr api_off api_plpgsql pipe"
 WORKLOADS=${BENCH_WORKLOADS:-$ALL_WORKLOADS}
 WALDUMP=${BENCH_WALDUMP:-0}
 PERF=${BENCH_PERF:-0}
@@ -368,6 +371,7 @@ run_one() {
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
         shape) script="$BENCH_DIR/plain_shape.sql" ;;
         sale_shape) script="$BENCH_DIR/plain_sale.sql" ;;
+        sale_floor) script="$BENCH_DIR/plain_sale_audited.sql" ;;
     esac
     if [ "$tenants" = 1 ]; then org_lo=$solo; org_hi=$solo; else org_lo=$lo; org_hi=$((lo + tenants - 1)); fi
     key="$mode/$wl/$tenants/$clients"
@@ -402,9 +406,19 @@ run_one() {
         # second second to two seconds before the end, over the transactions
         # committed meanwhile: what the server spent, without pgbench, the
         # kernel's work for other processes, or another server on the machine
+        # every client connected (32 of them take about a second), then one
+        # second more; a backend missed here would leave its work uncounted
+        local waited=0
         sleep 1
+        while [ "$(psql_su -d postgres -Atc "SELECT count(*) FROM pg_stat_activity
+                     WHERE usename = '$APP' AND backend_type = 'client backend'")" -lt "$clients" ] &&
+              [ "$waited" -lt 20 ]; do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
         pids=$(psql_su -d postgres -Atc "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity
                                           WHERE usename = '$APP' AND backend_type = 'client backend'")
+        [ "$(wc -w <<<"$pids")" -ge "$clients" ] || echo "!! only $(wc -w <<<"$pids") of $clients backends seen: backends us/tx undercounts" >&2
         srv0=$(backend_cpu "$pids")
         if [ "$PERF" = 1 ]; then
             # this server's processes only (the machine may run other servers)
@@ -470,7 +484,7 @@ print_table() {
         "cpu us/tx" "WAL kB/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape sale_shape floor plain rows; do
+            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape sale_shape sale_floor floor plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 [ -n "${TPS[$key]:-}" ] || continue
                 case $wl in
@@ -483,6 +497,7 @@ print_table() {
                     pipe) label="API, issue+COMMIT piped" ;;
                     shape) label="API's shape, plain SQL" ;;
                     sale_shape) label="sale's shape, plain SQL" ;;
+                    sale_floor) label="sale's shape + audit rows" ;;
                     floor) label="ceiling + audit rows" ;;
                     plain) label="ceiling, batched items" ;;
                     rows) label="ceiling, row by row" ;;
@@ -494,7 +509,7 @@ print_table() {
                     selected rows && r2=$(tps_ratio "$key" "$mode/rows/$tenants/$clients")
                 fi
                 case $wl in
-                    plain|rows|shape|sale_shape|floor) ;;
+                    plain|rows|shape|sale_shape|sale_floor|floor) ;;
                     *) selected shape && r3=$(tps_ratio "$key" "$mode/shape/$tenants/$clients") ;;
                 esac
                 printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
@@ -570,6 +585,22 @@ sale_shape_effect_of() {
         -v t="$2" -v n="$3" 'BEGIN {
         printf "  tenants %2s clients %2s: shape/ceiling tps %.2f, cpu %.2f, p95 %.2f x; create_and_issue audit off/shape tps %.2f, cpu %.2f\n",
             t, n, sh / plain, cp / csh, psh / pp, off / sh, csh / coff }'
+}
+
+# sale_floor_effect_of MODE TENANTS CLIENTS: the audited counter sale's
+# floor (the sale's shape plus its audit rows and chain head, one statement)
+# against the ceiling, and the sale with auditing on against it: tps, CPU,
+# p95 and WAL
+sale_floor_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v plain="${TPS[$(printf "$k" plain)]}" -v fl="${TPS[$(printf "$k" sale_floor)]}" \
+        -v on="${TPS[$(printf "$k" sale)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
+        -v cf="${CPU[$(printf "$k" sale_floor)]}" -v cs="${CPU[$(printf "$k" sale)]}" \
+        -v pp="${P95[$(printf "$k" plain)]}" -v pf="${P95[$(printf "$k" sale_floor)]}" \
+        -v ps="${P95[$(printf "$k" sale)]}" -v wf="${WAL[$(printf "$k" sale_floor)]}" \
+        -v ws="${WAL[$(printf "$k" sale)]}" -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f, p95 %.2f x; create_and_issue/floor tps %.2f, cpu %.2f, p95 %.2f x, WAL %.2f x\n",
+            t, n, fl / plain, cp / cf, pf / pp, on / fl, cf / cs, ps / pf, ws / wf }'
 }
 
 # elr_effect_of MODE TENANTS CLIENTS: what releasing the tenant's locks
@@ -745,6 +776,8 @@ fi
             sale_shape_effect_of "plain sale_shape sale_off"
         per_config "$mode" "the audit's floor: the ceiling plus the counter sale's audit rows in plain SQL (plain_audited.sql); create_and_issue against it" \
             floor_effect_of "plain floor sale"
+        per_config "$mode" "the audited sale's floor: the sale's shape plus its audit rows and chain head, one statement (plain_sale_audited.sql); create_and_issue against it" \
+            sale_floor_effect_of "plain sale_floor sale"
         per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
             elr_effect_of "api api_noelr"
     done
