@@ -18,7 +18,8 @@
 # statement) runs beside the two-call API, with auditing on and off, and
 # beside its floors in plain SQL: the ceiling plus gapless numbering
 # (bench/plain_sale.sql), plus the audit rows and chain head as well
-# (bench/plain_sale_audited.sql).
+# (bench/plain_sale_audited.sql); the two-call API also beside its shape
+# with its audit rows (bench/plain_shape_audited.sql).
 #
 # By default it makes its own throw-away cluster with pg_virtualenv (port
 # BENCH_PORT, 5490).  BENCH_EXISTING=1 uses the server that the libpq
@@ -36,8 +37,8 @@
 # synchronous_commit=off), BENCH_DB (invoice_bench), BENCH_PORT (5490),
 # BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3; 0 skips the bulk),
 # BENCH_WARMUP (10 s), BENCH_WORKLOADS (every one: "plain rows shape
-# sale_shape sale_floor floor sale sale_off api api_noelr api_off
-# api_plpgsql pipe"; a summary line needs
+# shape_floor sale_shape sale_floor floor sale sale_off api api_noelr
+# api_off api_plpgsql pipe"; a summary line needs
 # the runs it compares), BENCH_WALDUMP (1: where each run's WAL went, by
 # record type and by relation, from pg_waldump, into the run's logs),
 # BENCH_SETUP_SQL (a file of SQL the superuser runs in the database after
@@ -71,7 +72,7 @@ SYNC_OFF=${BENCH_SYNC_OFF:-0}
 BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
 WARMUP=${BENCH_WARMUP:-10}
-ALL_WORKLOADS="plain rows shape sale_shape sale_floor floor sale sale_off api api_noelr api_off api_plpgsql pipe"
+ALL_WORKLOADS="plain rows shape shape_floor sale_shape sale_floor floor sale sale_off api api_noelr api_off api_plpgsql pipe"
 WORKLOADS=${BENCH_WORKLOADS:-$ALL_WORKLOADS}
 WALDUMP=${BENCH_WALDUMP:-0}
 PERF=${BENCH_PERF:-0}
@@ -370,6 +371,7 @@ run_one() {
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
         pipe) script="$BENCH_DIR/create_issue_pipelined.sql" ;;
         shape) script="$BENCH_DIR/plain_shape.sql" ;;
+        shape_floor) script="$BENCH_DIR/plain_shape_audited.sql" ;;
         sale_shape) script="$BENCH_DIR/plain_sale.sql" ;;
         sale_floor) script="$BENCH_DIR/plain_sale_audited.sql" ;;
     esac
@@ -484,7 +486,7 @@ print_table() {
         "cpu us/tx" "WAL kB/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape sale_shape sale_floor floor plain rows; do
+            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape shape_floor sale_shape sale_floor floor plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 [ -n "${TPS[$key]:-}" ] || continue
                 case $wl in
@@ -496,6 +498,7 @@ print_table() {
                     api_plpgsql) label="API, PL/pgSQL audit" ;;
                     pipe) label="API, issue+COMMIT piped" ;;
                     shape) label="API's shape, plain SQL" ;;
+                    shape_floor) label="API's shape + audit rows" ;;
                     sale_shape) label="sale's shape, plain SQL" ;;
                     sale_floor) label="sale's shape + audit rows" ;;
                     floor) label="ceiling + audit rows" ;;
@@ -509,7 +512,7 @@ print_table() {
                     selected rows && r2=$(tps_ratio "$key" "$mode/rows/$tenants/$clients")
                 fi
                 case $wl in
-                    plain|rows|shape|sale_shape|sale_floor|floor) ;;
+                    plain|rows|shape|shape_floor|sale_shape|sale_floor|floor) ;;
                     *) selected shape && r3=$(tps_ratio "$key" "$mode/shape/$tenants/$clients") ;;
                 esac
                 printf '%-26s %7s %7s %9.1f %8.2f %8.2f %9s %9s %12s %14s %10s\n' "$label" "$tenants" "$clients" \
@@ -585,6 +588,21 @@ sale_shape_effect_of() {
         -v t="$2" -v n="$3" 'BEGIN {
         printf "  tenants %2s clients %2s: shape/ceiling tps %.2f, cpu %.2f, p95 %.2f x; create_and_issue audit off/shape tps %.2f, cpu %.2f\n",
             t, n, sh / plain, cp / csh, psh / pp, off / sh, csh / coff }'
+}
+
+# shape_floor_effect_of MODE TENANTS CLIENTS: the two-call API's shape with
+# its audit rows and chain head (plain SQL) against the ceiling, and the API
+# with auditing on against it: tps, CPU, p95 and WAL
+shape_floor_effect_of() {
+    local k="$1/%s/$2/$3"
+    awk -v plain="${TPS[$(printf "$k" plain)]}" -v fl="${TPS[$(printf "$k" shape_floor)]}" \
+        -v on="${TPS[$(printf "$k" api)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
+        -v cf="${CPU[$(printf "$k" shape_floor)]}" -v cs="${CPU[$(printf "$k" api)]}" \
+        -v pp="${P95[$(printf "$k" plain)]}" -v pf="${P95[$(printf "$k" shape_floor)]}" \
+        -v ps="${P95[$(printf "$k" api)]}" -v wf="${WAL[$(printf "$k" shape_floor)]}" \
+        -v ws="${WAL[$(printf "$k" api)]}" -v t="$2" -v n="$3" 'BEGIN {
+        printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f; API/floor tps %.2f, cpu %.2f, p95 %.2f x, WAL %.2f x\n",
+            t, n, fl / plain, cp / cf, on / fl, cf / cs, ps / pf, ws / wf }'
 }
 
 # sale_floor_effect_of MODE TENANTS CLIENTS: the audited counter sale's
@@ -770,6 +788,8 @@ fi
             srv_effect_of "api api_off api_plpgsql"
         per_config "$mode" "the API's shape: plain SQL sending the API's statements, against the ceiling; the API against it" \
             shape_effect_of "plain shape api api_off"
+        per_config "$mode" "the two-call API's audited floor: its shape plus its 7 audit rows and chain head (plain_shape_audited.sql); the API against it" \
+            shape_floor_effect_of "plain shape_floor api"
         per_config "$mode" "counter sale (create_and_issue) against the batched ceiling (targets: >= 0.70 audit on, >= 0.85 off, 1 tenant >= 0.60; p95 <= 2 x at 32 clients; WAL <= 2.5 x)" \
             sale_effect_of "plain sale sale_off"
         per_config "$mode" "the sale's floor without audit: the ceiling plus gapless numbering in plain SQL (plain_sale.sql); create_and_issue audit off against it" \
