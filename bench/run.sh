@@ -523,7 +523,8 @@ print_table() {
 }
 
 # per_config MODE TITLE FN NEEDS: the summary line TITLE, then FN MODE
-# TENANTS CLIENTS for every configuration of the run; nothing when a
+# TENANTS CLIENTS for every configuration of the run (FN may be a function
+# and its first arguments, "against_floor sale_floor sale"); nothing when a
 # workload of NEEDS did not run
 per_config() {
     local mode=$1 title=$2 fn=$3 needs=$4 tenants clients wl
@@ -533,7 +534,7 @@ per_config() {
     echo "$title"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            "$fn" "$mode" "$tenants" "$clients"
+            $fn "$mode" "$tenants" "$clients"
         done
     done
 }
@@ -562,63 +563,20 @@ sale_effect_of() {
             t, n, on / plain, off / plain, ps / pp, ws / wp, (wa == "" ? "n/a" : sprintf("%.2f", wa / wp)) }'
 }
 
-# floor_effect_of MODE TENANTS CLIENTS: the audit's floor (the ceiling plus
-# the counter sale's audit rows and chain head, in plain SQL) against the
-# ceiling, and the counter sale against that floor, in tps, CPU and WAL
-floor_effect_of() {
-    local k="$1/%s/$2/$3"
-    awk -v plain="${TPS[$(printf "$k" plain)]}" -v fl="${TPS[$(printf "$k" floor)]}" \
-        -v on="${TPS[$(printf "$k" sale)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
-        -v cf="${CPU[$(printf "$k" floor)]}" -v cs="${CPU[$(printf "$k" sale)]}" \
-        -v wp="${WAL[$(printf "$k" plain)]}" -v wf="${WAL[$(printf "$k" floor)]}" \
-        -v ws="${WAL[$(printf "$k" sale)]}" -v t="$2" -v n="$3" 'BEGIN {
-        printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f, WAL %.2f x; create_and_issue/floor tps %.2f, cpu %.2f, WAL %.2f x\n",
-            t, n, fl / plain, cp / cf, wf / wp, on / fl, cf / cs, ws / wf }'
-}
-
-# sale_shape_effect_of MODE TENANTS CLIENTS: the counter sale's shape in
-# plain SQL (the ceiling plus gapless numbering) against the ceiling, and the
-# sale with auditing off against it, in tps, CPU and p95
-sale_shape_effect_of() {
-    local k="$1/%s/$2/$3"
-    awk -v plain="${TPS[$(printf "$k" plain)]}" -v sh="${TPS[$(printf "$k" sale_shape)]}" \
-        -v off="${TPS[$(printf "$k" sale_off)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
-        -v csh="${CPU[$(printf "$k" sale_shape)]}" -v coff="${CPU[$(printf "$k" sale_off)]}" \
-        -v pp="${P95[$(printf "$k" plain)]}" -v psh="${P95[$(printf "$k" sale_shape)]}" \
-        -v t="$2" -v n="$3" 'BEGIN {
-        printf "  tenants %2s clients %2s: shape/ceiling tps %.2f, cpu %.2f, p95 %.2f x; create_and_issue audit off/shape tps %.2f, cpu %.2f\n",
-            t, n, sh / plain, cp / csh, psh / pp, off / sh, csh / coff }'
-}
-
-# shape_floor_effect_of MODE TENANTS CLIENTS: the two-call API's shape with
-# its audit rows and chain head (plain SQL) against the ceiling, and the API
-# with auditing on against it: tps, CPU, p95 and WAL
-shape_floor_effect_of() {
-    local k="$1/%s/$2/$3"
-    awk -v plain="${TPS[$(printf "$k" plain)]}" -v fl="${TPS[$(printf "$k" shape_floor)]}" \
-        -v on="${TPS[$(printf "$k" api)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
-        -v cf="${CPU[$(printf "$k" shape_floor)]}" -v cs="${CPU[$(printf "$k" api)]}" \
-        -v pp="${P95[$(printf "$k" plain)]}" -v pf="${P95[$(printf "$k" shape_floor)]}" \
-        -v ps="${P95[$(printf "$k" api)]}" -v wf="${WAL[$(printf "$k" shape_floor)]}" \
-        -v ws="${WAL[$(printf "$k" api)]}" -v t="$2" -v n="$3" 'BEGIN {
-        printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f; API/floor tps %.2f, cpu %.2f, p95 %.2f x, WAL %.2f x\n",
-            t, n, fl / plain, cp / cf, on / fl, cf / cs, ps / pf, ws / wf }'
-}
-
-# sale_floor_effect_of MODE TENANTS CLIENTS: the audited counter sale's
-# floor (the sale's shape plus its audit rows and chain head, one statement)
-# against the ceiling, and the sale with auditing on against it: tps, CPU,
-# p95 and WAL
-sale_floor_effect_of() {
-    local k="$1/%s/$2/$3"
-    awk -v plain="${TPS[$(printf "$k" plain)]}" -v fl="${TPS[$(printf "$k" sale_floor)]}" \
-        -v on="${TPS[$(printf "$k" sale)]}" -v cp="${CPU[$(printf "$k" plain)]}" \
-        -v cf="${CPU[$(printf "$k" sale_floor)]}" -v cs="${CPU[$(printf "$k" sale)]}" \
-        -v pp="${P95[$(printf "$k" plain)]}" -v pf="${P95[$(printf "$k" sale_floor)]}" \
-        -v ps="${P95[$(printf "$k" sale)]}" -v wf="${WAL[$(printf "$k" sale_floor)]}" \
-        -v ws="${WAL[$(printf "$k" sale)]}" -v t="$2" -v n="$3" 'BEGIN {
-        printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f, p95 %.2f x; create_and_issue/floor tps %.2f, cpu %.2f, p95 %.2f x, WAL %.2f x\n",
-            t, n, fl / plain, cp / cf, pf / pp, on / fl, cf / cs, ps / pf, ws / wf }'
+# against_floor FLOOR API MODE TENANTS CLIENTS: a floor in plain SQL (run
+# FLOOR) against the ceiling, and the API's run API against that floor, in
+# tps, CPU, p95 and WAL
+against_floor() {
+    local k="$3/%s/$4/$5"
+    awk -v plain="${TPS[$(printf "$k" plain)]}" -v fl="${TPS[$(printf "$k" "$1")]}" \
+        -v on="${TPS[$(printf "$k" "$2")]}" -v cp="${CPU[$(printf "$k" plain)]}" \
+        -v cf="${CPU[$(printf "$k" "$1")]}" -v cs="${CPU[$(printf "$k" "$2")]}" \
+        -v pp="${P95[$(printf "$k" plain)]}" -v pf="${P95[$(printf "$k" "$1")]}" \
+        -v ps="${P95[$(printf "$k" "$2")]}" -v wp="${WAL[$(printf "$k" plain)]}" \
+        -v wf="${WAL[$(printf "$k" "$1")]}" -v ws="${WAL[$(printf "$k" "$2")]}" \
+        -v api="$2" -v t="$4" -v n="$5" 'BEGIN {
+        printf "  tenants %2s clients %2s: floor/ceiling tps %.2f, cpu %.2f, p95 %.2f x, WAL %.2f x; %s/floor tps %.2f, cpu %.2f, p95 %.2f x, WAL %.2f x\n",
+            t, n, fl / plain, cp / cf, pf / pp, wf / wp, api, on / fl, cf / cs, ps / pf, ws / wf }'
 }
 
 # elr_effect_of MODE TENANTS CLIENTS: what releasing the tenant's locks
@@ -789,15 +747,15 @@ fi
         per_config "$mode" "the API's shape: plain SQL sending the API's statements, against the ceiling; the API against it" \
             shape_effect_of "plain shape api api_off"
         per_config "$mode" "the two-call API's audited floor: its shape plus its 7 audit rows and chain head (plain_shape_audited.sql); the API against it" \
-            shape_floor_effect_of "plain shape_floor api"
+            "against_floor shape_floor api" "plain shape_floor api"
         per_config "$mode" "counter sale (create_and_issue) against the batched ceiling (targets: >= 0.70 audit on, >= 0.85 off, 1 tenant >= 0.60; p95 <= 2 x at 32 clients; WAL <= 2.5 x)" \
             sale_effect_of "plain sale sale_off"
         per_config "$mode" "the sale's floor without audit: the ceiling plus gapless numbering in plain SQL (plain_sale.sql); create_and_issue audit off against it" \
-            sale_shape_effect_of "plain sale_shape sale_off"
+            "against_floor sale_shape sale_off" "plain sale_shape sale_off"
         per_config "$mode" "the audit's floor: the ceiling plus the counter sale's audit rows in plain SQL (plain_audited.sql); create_and_issue against it" \
-            floor_effect_of "plain floor sale"
+            "against_floor floor sale" "plain floor sale"
         per_config "$mode" "the audited sale's floor: the sale's shape plus its audit rows and chain head, one statement (plain_sale_audited.sql); create_and_issue against it" \
-            sale_floor_effect_of "plain sale_floor sale"
+            "against_floor sale_floor sale" "plain sale_floor sale"
         per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
             elr_effect_of "api api_noelr"
     done
