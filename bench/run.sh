@@ -38,7 +38,7 @@
 # BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3; 0 skips the bulk),
 # BENCH_WARMUP (10 s), BENCH_WORKLOADS (every one: "plain rows shape
 # shape_floor sale_shape sale_floor floor sale sale_off api api_noelr
-# api_off api_plpgsql pipe"; a summary line needs
+# api_off api_plpgsql api_chained pipe"; a summary line needs
 # the runs it compares), BENCH_WALDUMP (1: where each run's WAL went, by
 # record type and by relation, from pg_waldump, into the run's logs),
 # BENCH_SETUP_SQL (a file of SQL the superuser runs in the database after
@@ -72,7 +72,7 @@ SYNC_OFF=${BENCH_SYNC_OFF:-0}
 BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
 WARMUP=${BENCH_WARMUP:-10}
-ALL_WORKLOADS="plain rows shape shape_floor sale_shape sale_floor floor sale sale_off api api_noelr api_off api_plpgsql pipe"
+ALL_WORKLOADS="plain rows shape shape_floor sale_shape sale_floor floor sale sale_off api api_noelr api_off api_plpgsql api_chained pipe"
 WORKLOADS=${BENCH_WORKLOADS:-$ALL_WORKLOADS}
 WALDUMP=${BENCH_WALDUMP:-0}
 PERF=${BENCH_PERF:-0}
@@ -260,8 +260,83 @@ BEGIN
 	RETURN NULL;
 END
 $$;
+-- the same audit's promises in PL/pgSQL, as a plain implementation keeps
+-- them: each change becomes a row of a log shaped like invoice.audit_log
+-- (its columns, check, indexes and defaults; not partitioned, which spares
+-- it the routing) with the row's key, for an UPDATE the changed columns as
+-- {"column": [old, new]}, and a SHA-256 over the previous hash and the
+-- record's text.  The tenant's chain head is locked at its first change in
+-- the transaction and held to its end; the chain's state rides in a
+-- transaction-local setting between rows, and the head row moves once a
+-- statement (a statement trigger), not once a row: one update of the same
+-- row per audited row makes a bulk INSERT quadratic (20 000 rows took 9 s).
+-- TG_ARGV of the row trigger: the table's primary key columns.
+CREATE SEQUENCE bench_audit.chain_id_seq;
+CREATE TABLE bench_audit.chain_log (LIKE invoice.audit_log INCLUDING ALL);
+CREATE TABLE bench_audit.chain_heads (LIKE invoice.audit_heads INCLUDING DEFAULTS INCLUDING INDEXES);
+INSERT INTO bench_audit.chain_heads (org_id) SELECT org_id FROM invoice.organizations;
+-- the chain's state in this transaction: txid, org_id, last audit_id, rows
+-- since the head last moved, last hash (hex)
+CREATE FUNCTION bench_audit.chain_move_head(st text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	IF st[1] = txid_current()::text AND st[4]::bigint > 0 THEN
+		UPDATE bench_audit.chain_heads
+		   SET last_audit_id = st[3]::bigint, head_hash = decode(st[5], 'hex'),
+			   row_count = row_count + st[4]::bigint
+		 WHERE org_id = st[2]::bigint;
+		PERFORM set_config('bench.chain', array_to_string(st[1:3] || '0'::text || st[5], ':'), true);
+	END IF;
+END
+$$;
+CREATE FUNCTION bench_audit.audit_chained() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	o		jsonb;
+	n		jsonb;
+	org		bigint;
+	k		jsonb;
+	ch		jsonb;
+	prev	bytea;
+	pending	bigint := 0;
+	id		bigint;
+	h		bytea;
+	ts		timestamptz := statement_timestamp();
+	who		bigint := invoice.current_user_id();
+	tname	text := TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME;
+	xid		bigint := txid_current();
+	st		text[] := string_to_array(current_setting('bench.chain', true), ':');
+BEGIN
+	IF TG_OP <> 'INSERT' THEN o := to_jsonb(OLD); END IF;
+	IF TG_OP <> 'DELETE' THEN n := to_jsonb(NEW); END IF;
+	org := (coalesce(n, o) ->> 'org_id')::bigint;
+	SELECT jsonb_object_agg(e.key, e.value) INTO k FROM jsonb_each(coalesce(n, o)) e WHERE e.key = ANY (TG_ARGV);
+	IF TG_OP = 'UPDATE' THEN
+		SELECT coalesce(jsonb_object_agg(e.key, jsonb_build_array(o -> e.key, e.value)), '{}') INTO ch
+		  FROM jsonb_each(n) e WHERE (o -> e.key) IS DISTINCT FROM e.value;
+	END IF;
+	IF st[1] = xid::text AND st[2] = org::text THEN
+		prev := decode(st[5], 'hex');
+		pending := st[4]::bigint;
+	ELSE
+		PERFORM bench_audit.chain_move_head(st);
+		SELECT head_hash INTO prev FROM bench_audit.chain_heads WHERE org_id = org FOR NO KEY UPDATE;
+	END IF;
+	id := nextval('bench_audit.chain_id_seq');
+	h := sha256(prev || convert_to(concat_ws('|', org, id, ts, xid, session_user, current_user, who,
+											 tname, TG_OP, k, o, n, ch), 'UTF8'));
+	INSERT INTO bench_audit.chain_log VALUES (org, id, ts, xid, session_user, current_user, who,
+		tname, TG_OP, k, o, n, ch, prev, h);
+	PERFORM set_config('bench.chain', concat_ws(':', xid, org, id, pending + 1, encode(h, 'hex')), true);
+	RETURN NULL;
+END
+$$;
+CREATE FUNCTION bench_audit.audit_chained_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM bench_audit.chain_move_head(string_to_array(current_setting('bench.chain', true), ':'));
+	RETURN NULL;
+END
+$$;
 -- use(mode, one_table): switches the audit triggers of one table (NULL: every
--- tenant table) to 'c', 'off' or 'plpgsql'
+-- tenant table) to 'c', 'off', 'plpgsql' or 'chained'
 CREATE FUNCTION bench_audit.use(mode text, one_table regclass DEFAULT NULL) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	t regclass;
@@ -276,10 +351,19 @@ BEGIN
 		IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = t AND tgname = 'bench_plpgsql_audit') THEN
 			EXECUTE format('CREATE TRIGGER bench_plpgsql_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
 						   ' FOR EACH ROW EXECUTE FUNCTION bench_audit.audit()', t);
+			EXECUTE format('CREATE TRIGGER bench_chained_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+						   ' FOR EACH ROW EXECUTE FUNCTION bench_audit.audit_chained(%s)', t,
+						   (SELECT string_agg(quote_literal(a.attname), ', ' ORDER BY k.n)
+							  FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, n), pg_attribute a
+							 WHERE i.indrelid = t AND i.indisprimary AND a.attrelid = t AND a.attnum = k.attnum));
+			EXECUTE format('CREATE TRIGGER bench_chained_audit_head AFTER INSERT OR UPDATE OR DELETE ON %s'
+						   ' FOR EACH STATEMENT EXECUTE FUNCTION bench_audit.audit_chained_statement()', t);
 		END IF;
 		EXECUTE format('ALTER TABLE %s %s TRIGGER audit_row, %s TRIGGER audit_write', t, c_state, c_state);
 		EXECUTE format('ALTER TABLE %s %s TRIGGER bench_plpgsql_audit', t,
 					   CASE mode WHEN 'plpgsql' THEN 'ENABLE' ELSE 'DISABLE' END);
+		EXECUTE format('ALTER TABLE %s %s TRIGGER bench_chained_audit, %2$s TRIGGER bench_chained_audit_head', t,
+					   CASE mode WHEN 'chained' THEN 'ENABLE' ELSE 'DISABLE' END);
 	END LOOP;
 END
 $$;
@@ -364,7 +448,7 @@ run_one() {
     local wl=$1 tenants=$2 clients=$3 mode=$4 rep=${5:-1} script org_lo org_hi key prefix out rc
     local threads=$(( clients < 2 ? clients : 2 ))
     case $wl in
-        api|api_off|api_plpgsql|api_noelr) script="$BENCH_DIR/create_issue.sql" ;;
+        api|api_off|api_plpgsql|api_chained|api_noelr) script="$BENCH_DIR/create_issue.sql" ;;
         sale|sale_off) script="$BENCH_DIR/create_and_issue.sql" ;;
         plain) script="$BENCH_DIR/plain_insert.sql" ;;
         floor) script="$BENCH_DIR/plain_audited.sql" ;;
@@ -382,6 +466,7 @@ run_one() {
     case $wl in
         api_off|sale_off) psql_db -c "SELECT bench_audit.use('off')" >/dev/null ;;
         api_plpgsql) psql_db -c "SELECT bench_audit.use('plpgsql')" >/dev/null ;;
+        api_chained) psql_db -c "SELECT bench_audit.use('chained')" >/dev/null ;;
         *) psql_db -c "SELECT bench_audit.use('c')" >/dev/null ;;
     esac
     # the early lock release is a superuser setting: per role, for this run
@@ -486,7 +571,7 @@ print_table() {
         "cpu us/tx" "WAL kB/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in sale sale_off api api_noelr api_off api_plpgsql pipe shape shape_floor sale_shape sale_floor floor plain rows; do
+            for wl in sale sale_off api api_noelr api_off api_plpgsql api_chained pipe shape shape_floor sale_shape sale_floor floor plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 [ -n "${TPS[$key]:-}" ] || continue
                 case $wl in
@@ -496,6 +581,7 @@ print_table() {
                     api_noelr) label="API, locks held to flush" ;;
                     api_off) label="API, audit off" ;;
                     api_plpgsql) label="API, PL/pgSQL audit" ;;
+                    api_chained) label="API, PL/pgSQL same audit" ;;
                     pipe) label="API, issue+COMMIT piped" ;;
                     shape) label="API's shape, plain SQL" ;;
                     shape_floor) label="API's shape + audit rows" ;;
@@ -539,12 +625,13 @@ per_config() {
     done
 }
 
-# audit_overhead_of MODE TENANTS CLIENTS: the share of tps each audit trigger
-# costs against the API with auditing off
+# audit_overhead_of OTHER MODE TENANTS CLIENTS: the share of tps the C audit
+# trigger and the PL/pgSQL one of workload OTHER (api_plpgsql, api_chained)
+# cost against the API with auditing off
 audit_overhead_of() {
-    local k="$1/%s/$2/$3"
+    local k="$2/%s/$3/$4"
     awk -v off="${TPS[$(printf "$k" api_off)]}" -v c="${TPS[$(printf "$k" api)]}" \
-        -v p="${TPS[$(printf "$k" api_plpgsql)]}" -v t="$2" -v n="$3" 'BEGIN {
+        -v p="${TPS[$(printf "$k" "$1")]}" -v t="$3" -v n="$4" 'BEGIN {
         lc = 1 - c / off; lp = 1 - p / off
         printf "  tenants %2s clients %2s: C %5.1f %%, PL/pgSQL %5.1f %%, C / PL/pgSQL %s\n", t, n,
             lc * 100, lp * 100, (lp > 0 ? sprintf("%.2f", lc / lp) : "n/a") }'
@@ -602,26 +689,27 @@ shape_effect_of() {
             t, n, shape / plain, cplain / cshape, off / shape, cshape / coff, c / shape, cshape / cc }'
 }
 
-# cpu_effect_of MODE TENANTS CLIENTS: the same comparisons in CPU per
+# cpu_effect_of OTHER MODE TENANTS CLIENTS: the same comparisons in CPU per
 # transaction, which the noise of a shared machine moves much less than tps:
 # the ceiling's CPU over the API's (what the tps ratio would be if CPU were
 # the only limit), and the audit triggers' CPU against the API with auditing
 # off
 cpu_effect_of() {
-    local k="$1/%s/$2/$3"
+    local k="$2/%s/$3/$4"
     awk -v plain="${CPU[$(printf "$k" plain)]}" -v c="${CPU[$(printf "$k" api)]}" \
-        -v off="${CPU[$(printf "$k" api_off)]}" -v p="${CPU[$(printf "$k" api_plpgsql)]}" \
-        -v t="$2" -v n="$3" 'BEGIN {
+        -v off="${CPU[$(printf "$k" api_off)]}" -v p="${CPU[$(printf "$k" "$1")]}" \
+        -v t="$3" -v n="$4" 'BEGIN {
         printf "  tenants %2s clients %2s: ceiling/API %.2f, ceiling/API audit off %.2f, C / PL/pgSQL %s\n",
             t, n, plain / c, plain / off, (p > off ? sprintf("%.2f", (c - off) / (p - off)) : "n/a") }'
 }
 
-# srv_effect_of MODE TENANTS CLIENTS: the audit triggers' CPU in the
-# benchmark's backends alone (run_one), against the API with auditing off
+# srv_effect_of OTHER MODE TENANTS CLIENTS: the audit triggers' CPU in the
+# benchmark's backends alone (run_one), against the API with auditing off;
+# OTHER as in audit_overhead_of
 srv_effect_of() {
-    local k="$1/%s/$2/$3"
+    local k="$2/%s/$3/$4"
     awk -v c="${SRV[$(printf "$k" api)]}" -v off="${SRV[$(printf "$k" api_off)]}" \
-        -v p="${SRV[$(printf "$k" api_plpgsql)]}" -v t="$2" -v n="$3" 'BEGIN {
+        -v p="${SRV[$(printf "$k" "$1")]}" -v t="$3" -v n="$4" 'BEGIN {
         if (c == "" || off == "" || p == "") { printf "  tenants %2s clients %2s: n/a (runs too short)\n", t, n; exit }
         printf "  tenants %2s clients %2s: API %s us/tx, audit off %s, PL/pgSQL audit %s: C +%d us, PL/pgSQL +%d us, C / PL/pgSQL %s\n",
             t, n, c, off, p, c - off, p - off, (p > off ? sprintf("%.2f", (c - off) / (p - off)) : "n/a") }'
@@ -672,7 +760,7 @@ psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
 # median of BULK_REPS runs
 declare -A BULK
 [ "$BULK_REPS" -gt 0 ] && echo "== bulk: INSERT ... SELECT of $BULK_ROWS rows, $BULK_REPS runs a mode"
-for amode in off c plpgsql; do
+for amode in off c plpgsql chained; do
     [ "$BULK_REPS" -gt 0 ] || break
     times=()
     for rep in $(seq "$BULK_REPS"); do
@@ -717,6 +805,20 @@ SELECT 'drafts left: ' || count(*) FROM invoice.invoices WHERE status = 'draft';
 SELECT 'issued invoices: ' || count(*) FROM invoice.invoices;
 SELECT 'audit chains intact: ' || bool_and(first_bad_audit_id IS NULL) FROM invoice.audit_verify();
 SELECT 'audit rows: ' || count(*) FROM invoice.audit_log;
+-- the PL/pgSQL comparator keeps what it claims: every hash recomputes
+-- from its row and follows the one before it in its tenant's chain
+SELECT 'PL/pgSQL audit chains intact: ' || coalesce(bool_and(ok), true)
+  FROM (SELECT row_hash = sha256(prev_hash || convert_to(concat_ws('|', org_id, audit_id, occurred_at, txid,
+               db_role, db_current_role, app_user_id, table_name, operation, row_key, old_row, new_row,
+               changed), 'UTF8'))
+               AND prev_hash = coalesce(lag(row_hash) OVER (PARTITION BY org_id ORDER BY audit_id),
+                                        decode(repeat('00', 32), 'hex')) AS ok
+          FROM bench_audit.chain_log) c;
+SELECT 'PL/pgSQL audit heads match: ' || coalesce(bool_and(h.head_hash = l.row_hash AND h.row_count = l.n), true)
+  FROM (SELECT DISTINCT ON (org_id) org_id, row_hash, count(*) OVER (PARTITION BY org_id) AS n
+          FROM bench_audit.chain_log ORDER BY org_id, audit_id DESC) l
+  JOIN bench_audit.chain_heads h USING (org_id);
+SELECT 'PL/pgSQL audit rows: ' || count(*) FROM bench_audit.chain_log;
 EOF
 cat "$OUT/checks.txt" | sed 's/^/== /'
 if grep -q ': false' "$OUT/checks.txt"; then
@@ -739,11 +841,15 @@ fi
         fi
         print_table "$mode"
         per_config "$mode" "audit: tps lost against the API with auditing off (C / PL/pgSQL: target <= 0.50)" \
-            audit_overhead_of "api api_off api_plpgsql"
+            "audit_overhead_of api_plpgsql" "api api_off api_plpgsql"
         per_config "$mode" "cpu per transaction: ceiling / API (audit on, off), C / PL/pgSQL audit overhead" \
-            cpu_effect_of "plain api api_off api_plpgsql"
+            "cpu_effect_of api_plpgsql" "plain api api_off api_plpgsql"
         per_config "$mode" "cpu of the backends alone per transaction: the audit triggers' overhead (C / PL/pgSQL: target <= 0.50)" \
-            srv_effect_of "api api_off api_plpgsql"
+            "srv_effect_of api_plpgsql" "api api_off api_plpgsql"
+        per_config "$mode" "the same against a PL/pgSQL trigger keeping the same audit (row key, changed, SHA-256 chain, head): tps lost" \
+            "audit_overhead_of api_chained" "api api_off api_chained"
+        per_config "$mode" "the same in the backends' CPU per transaction" \
+            "srv_effect_of api_chained" "api api_off api_chained"
         per_config "$mode" "the API's shape: plain SQL sending the API's statements, against the ceiling; the API against it" \
             shape_effect_of "plain shape api api_off"
         per_config "$mode" "the two-call API's audited floor: its shape plus its 7 audit rows and chain head (plain_shape_audited.sql); the API against it" \
@@ -765,4 +871,7 @@ fi
     awk -v off="${BULK[off]}" -v c="${BULK[c]}" -v p="${BULK[plpgsql]}" 'BEGIN {
         printf "  no audit %.1f ms; C trigger %.1f ms (+%.1f ms); PL/pgSQL trigger %.1f ms (+%.1f ms)\n", off, c, c - off, p, p - off
         printf "  C overhead / PL/pgSQL overhead: %.2f (target <= 0.50)\n", (c - off) / (p - off) }'
+    awk -v off="${BULK[off]}" -v c="${BULK[c]}" -v p="${BULK[chained]}" 'BEGIN {
+        printf "  PL/pgSQL trigger keeping the same audit %.1f ms (+%.1f ms); C overhead / its overhead: %.2f\n",
+            p, p - off, (c - off) / (p - off) }'
 } | tee "$OUT/summary.txt"
