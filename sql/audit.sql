@@ -397,6 +397,34 @@ SELECT invoice.set_tenant(:a);
 SELECT invoice.upsert_customer('CC', '5550004', 'Cliente con disparador de sentencia') IS NOT NULL AS written;
 SELECT pg_temp.err('SET CONSTRAINTS ALL IMMEDIATE') AS refused;
 ROLLBACK;
+-- the writer moves the chain heads without a statement: an UPDATE trigger on
+-- the heads would not fire, so the commit is refused
+BEGIN;
+CREATE FUNCTION pg_temp.noop_stmt() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER regress_head_watch AFTER UPDATE ON invoice.audit_heads FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.noop_stmt();
+SELECT invoice.set_tenant(:a);
+SELECT invoice.upsert_customer('CC', '5550005', 'Cliente con disparador en la cabeza') IS NOT NULL AS written;
+SELECT pg_temp.err('SET CONSTRAINTS ALL IMMEDIATE') AS refused;
+ROLLBACK;
+-- a head that moves off its page (an index on a moved column rules out a
+-- HOT update) gets entries in every index of the heads, twice in one
+-- transaction too
+BEGIN;
+CREATE INDEX regress_heads_by_hash ON invoice.audit_heads (head_hash);
+SELECT invoice.set_tenant(:a);
+SELECT invoice.upsert_customer('CC', '5550006', 'Cliente fuera de la página') IS NOT NULL AS written;
+SET CONSTRAINTS ALL IMMEDIATE;
+SET CONSTRAINTS ALL DEFERRED;
+SELECT invoice.upsert_customer('CC', '5550007', 'Cliente fuera de la página 2') IS NOT NULL AS written;
+SET CONSTRAINTS ALL IMMEDIATE;
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT count(*) AS by_hash FROM invoice.audit_heads h
+ WHERE h.head_hash = (SELECT row_hash FROM invoice.audit_log WHERE org_id = :a ORDER BY audit_id DESC LIMIT 1);
+SELECT count(*) AS by_org, bool_and(last_audit_id = (SELECT max(audit_id) FROM invoice.audit_log WHERE org_id = :a)) AS at_last
+  FROM invoice.audit_heads WHERE org_id = :a;
+SELECT rows_checked > 0 AS checked, first_bad_audit_id FROM invoice.audit_verify(:a);
+ROLLBACK;
 -- and the chains are as they were
 SELECT count(*) FILTER (WHERE first_bad_audit_id IS NOT NULL) AS broken FROM invoice.audit_verify();
 
