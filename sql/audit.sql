@@ -425,6 +425,13 @@ SELECT count(*) AS by_org, bool_and(last_audit_id = (SELECT max(audit_id) FROM i
   FROM invoice.audit_heads WHERE org_id = :a;
 SELECT rows_checked > 0 AS checked, first_bad_audit_id FROM invoice.audit_verify(:a);
 ROLLBACK;
+-- the heads' constraints hold for the writer's moves too
+BEGIN;
+ALTER TABLE invoice.audit_heads ADD CONSTRAINT regress_never_moved CHECK (last_audit_id IS NULL) NOT VALID;
+SELECT invoice.set_tenant(:a);
+SELECT invoice.upsert_customer('CC', '5550008', 'Cliente con la cabeza restringida') IS NOT NULL AS written;
+SELECT pg_temp.err('SET CONSTRAINTS ALL IMMEDIATE') AS refused;
+ROLLBACK;
 -- and the chains are as they were
 SELECT count(*) FILTER (WHERE first_bad_audit_id IS NOT NULL) AS broken FROM invoice.audit_verify();
 

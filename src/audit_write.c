@@ -385,9 +385,11 @@ head_lock(ChainHead *h, int64 org_id, uint8 *hash_out)
 
 /*
  * head_move
- *		Moves the locked head to the last of n records written, then closes
- *		the heads.  A HOT update as a rule (no indexed column changes); when
- *		the page is full, every index of the heads gets the new version.
+ *		Moves the locked head to the last of n records written, as an UPDATE
+ *		of those three columns would: the heads' constraints checked, then
+ *		the heap (a HOT update as a rule: no indexed column changes), then,
+ *		when the new version left the page, every index of the heads.  Then
+ *		closes the heads.
  */
 static void
 head_move(ChainHead *h, int64 last_id, const uint8 *hash, int64 n)
@@ -397,36 +399,50 @@ head_move(ChainHead *h, int64 last_id, const uint8 *hash, int64 n)
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 	bool	   *replace = palloc0(sizeof(bool) * desc->natts);
+	EState	   *estate = CreateExecutorState();
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+	AttrNumber	moved[] = {h->att_last_id, h->att_hash, h->att_count};
 	Datum		count;
 	bool		isnull;
 	HeapTuple	tup;
 
 	count = slot_getattr(h->slot, h->att_count, &isnull);
 	values[h->att_last_id - 1] = Int64GetDatum(last_id);
-	nulls[h->att_last_id - 1] = false;
 	values[h->att_hash - 1] = hash_datum(hash);
-	nulls[h->att_hash - 1] = false;
 	values[h->att_count - 1] = Int64GetDatum((isnull ? 0 : DatumGetInt64(count)) + n);
-	nulls[h->att_count - 1] = false;
-	replace[h->att_last_id - 1] = replace[h->att_hash - 1] = replace[h->att_count - 1] = true;
+	for (int i = 0; i < lengthof(moved); i++)
+	{
+		nulls[moved[i] - 1] = false;
+		replace[moved[i] - 1] = true;
+		rte->updatedCols = bms_add_member(rte->updatedCols,
+										  moved[i] - FirstLowInvalidHeapAttributeNumber);
+	}
 	tup = heap_modify_tuple(old, desc, values, nulls, replace);
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(h->rel);
+	rte->relkind = h->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	rte->requiredPerms = ACL_UPDATE;
+	ExecInitRangeTable(estate, list_make1(rte));
+	ExecInitResultRelation(estate, rri, 1);
+	ExecStoreHeapTuple(tup, slot, false);
+	if (desc->constr != NULL)
+		ExecConstraints(rri, slot, estate);
 
 	simple_heap_update(h->rel, &h->slot->tts_tid, tup);
 	if (!HeapTupleIsHeapOnly(tup))
 	{
-		EState	   *estate = CreateExecutorState();
-		ResultRelInfo *rri = makeNode(ResultRelInfo);
-		TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-
-		InitResultRelInfo(rri, h->rel, 1, NULL, 0);
+		slot->tts_tid = tup->t_self;
 		ExecOpenIndices(rri, false);
-		ExecStoreHeapTuple(tup, slot, false);
-		/* not flagged as an update: that hint needs a range table */
-		list_free(ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL));
-		ExecCloseIndices(rri);
-		ExecDropSingleTupleTableSlot(slot);
-		FreeExecutorState(estate);
+		list_free(ExecInsertIndexTuples(rri, slot, estate, true, false, NULL, NIL));
 	}
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseResultRelations(estate);
+	ExecCloseRangeTableRelations(estate);
+	FreeExecutorState(estate);
 	ExecDropSingleTupleTableSlot(h->slot);
 	table_close(h->rel, NoLock);
 	/* later commands of this transaction see the new head */
