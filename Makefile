@@ -11,7 +11,7 @@ DATA        = $(wildcard extension/invoice--*.sql)
 # that print no ids last (RUN_LAST, in that order, when they exist): they
 # write rows, and the other files print ids from sequences (plan_recovery
 # also starts new backends and uses dblink)
-RUN_LAST     = audit branches maintenance counter_sale due_dates metrics plan_recovery
+RUN_LAST     = audit branches maintenance counter_sale due_dates checks metrics plan_recovery
 ALL_REGRESS  = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
 REGRESS      = $(filter-out $(RUN_LAST),$(ALL_REGRESS)) \
 			   $(foreach t,$(RUN_LAST),$(filter $(t),$(ALL_REGRESS)))

@@ -51,6 +51,7 @@
 #include "utils/snapmgr.h"
 
 #include "audit.h"
+#include "checks.h"
 #include "commit.h"
 #include "exec.h"
 
@@ -219,7 +220,10 @@ insert_rows(Relation log, HeapTuple *rows, int n)
 			slot = execute_attr_map_slot(part->ri_RootToPartitionMap->attrMap, slot, made[nmade++]);
 		}
 		if (part->ri_RelationDesc->rd_att->constr != NULL)
+		{
+			checks_give(part, estate);
 			ExecConstraints(part, slot, estate);
+		}
 		slots[i] = slot;
 		parts[i] = part;
 	}
@@ -430,7 +434,10 @@ head_move(ChainHead *h, int64 last_id, const uint8 *hash, int64 n)
 	ExecInitResultRelation(estate, rri, 1);
 	ExecStoreHeapTuple(tup, slot, false);
 	if (desc->constr != NULL)
+	{
+		checks_give(rri, estate);
 		ExecConstraints(rri, slot, estate);
+	}
 
 	simple_heap_update(h->rel, &h->slot->tts_tid, tup);
 	if (!HeapTupleIsHeapOnly(tup))

@@ -18,6 +18,7 @@
 #include "utils/guc.h"
 
 #include "audit.h"
+#include "checks.h"
 #include "commit.h"
 #include "exec.h"
 #include "tenant.h"
@@ -48,6 +49,7 @@ _PG_init(void)
 	exec_init();
 	commit_init();
 	audit_init();
+	checks_init();
 
 	/* after every invoice.* variable is defined */
 	MarkGUCPrefixReserved("invoice");

@@ -18,11 +18,12 @@ if [ -z "$logfile" ] || [ ! -f "$logfile" ]; then
 fi
 
 # the defaults, so that the values set below are changes
-before=$(psql_at "SELECT current_setting('invoice.early_lock_release') || ',' || current_setting('invoice.audit_skip_noop_updates')")
-if [ "$before" = "on,off" ]; then ok 0 "defaults: early_lock_release on, audit_skip_noop_updates off"; else notok "defaults: $before"; fi
+before=$(psql_at "SELECT current_setting('invoice.early_lock_release') || ',' || current_setting('invoice.audit_skip_noop_updates') || ',' || current_setting('invoice.keep_checks')")
+if [ "$before" = "on,off,on" ]; then ok 0 "defaults: early_lock_release on, audit_skip_noop_updates off, keep_checks on"; else notok "defaults: $before"; fi
 
 psql_at "ALTER SYSTEM SET invoice.early_lock_release = off" >/dev/null
 psql_at "ALTER SYSTEM SET invoice.audit_skip_noop_updates = on" >/dev/null
+psql_at "ALTER SYSTEM SET invoice.keep_checks = off" >/dev/null
 
 # only what the server logs from the restart on
 lines=$(wc -l < "$logfile")
@@ -32,6 +33,8 @@ v=$(psql_at "SHOW invoice.early_lock_release")
 if [ "$v" = off ]; then ok 0 "invoice.early_lock_release is off after the restart"; else notok "invoice.early_lock_release after the restart: $v"; fi
 v=$(psql_at "SHOW invoice.audit_skip_noop_updates")
 if [ "$v" = on ]; then ok 0 "invoice.audit_skip_noop_updates is on after the restart"; else notok "invoice.audit_skip_noop_updates after the restart: $v"; fi
+v=$(psql_at "SHOW invoice.keep_checks")
+if [ "$v" = off ]; then ok 0 "invoice.keep_checks is off after the restart"; else notok "invoice.keep_checks after the restart: $v"; fi
 v=$(psql_at "SELECT source FROM pg_settings WHERE name = 'invoice.early_lock_release'")
 if [ "$v" = configuration\ file ]; then ok 0 "the value comes from the configuration file"; else notok "source of invoice.early_lock_release: $v"; fi
 
