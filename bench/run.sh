@@ -37,8 +37,9 @@
 # synchronous_commit=off), BENCH_DB (invoice_bench), BENCH_PORT (5490),
 # BENCH_BULK_ROWS (100000), BENCH_BULK_REPS (3; 0 skips the bulk),
 # BENCH_WARMUP (10 s), BENCH_WORKLOADS (every one: "plain rows shape
-# shape_floor sale_shape sale_floor floor sale sale_off api api_noelr
-# api_off api_plpgsql api_chained pipe"; a summary line needs
+# shape_floor sale_shape sale_floor floor sale sale_off sale_fresh api
+# api_noelr api_fresh api_off api_plpgsql api_chained pipe"; a summary
+# line needs
 # the runs it compares), BENCH_WALDUMP (1: where each run's WAL went, by
 # record type and by relation, from pg_waldump, into the run's logs),
 # BENCH_SETUP_SQL (a file of SQL the superuser runs in the database after
@@ -72,7 +73,7 @@ SYNC_OFF=${BENCH_SYNC_OFF:-0}
 BULK_ROWS=${BENCH_BULK_ROWS:-100000}
 BULK_REPS=${BENCH_BULK_REPS:-3}
 WARMUP=${BENCH_WARMUP:-10}
-ALL_WORKLOADS="plain rows shape shape_floor sale_shape sale_floor floor sale sale_off api api_noelr api_off api_plpgsql api_chained pipe"
+ALL_WORKLOADS="plain rows shape shape_floor sale_shape sale_floor floor sale sale_off sale_fresh api api_noelr api_fresh api_off api_plpgsql api_chained pipe"
 WORKLOADS=${BENCH_WORKLOADS:-$ALL_WORKLOADS}
 WALDUMP=${BENCH_WALDUMP:-0}
 PERF=${BENCH_PERF:-0}
@@ -448,8 +449,8 @@ run_one() {
     local wl=$1 tenants=$2 clients=$3 mode=$4 rep=${5:-1} script org_lo org_hi key prefix out rc
     local threads=$(( clients < 2 ? clients : 2 ))
     case $wl in
-        api|api_off|api_plpgsql|api_chained|api_noelr) script="$BENCH_DIR/create_issue.sql" ;;
-        sale|sale_off) script="$BENCH_DIR/create_and_issue.sql" ;;
+        api|api_off|api_plpgsql|api_chained|api_noelr|api_fresh) script="$BENCH_DIR/create_issue.sql" ;;
+        sale|sale_off|sale_fresh) script="$BENCH_DIR/create_and_issue.sql" ;;
         plain) script="$BENCH_DIR/plain_insert.sql" ;;
         floor) script="$BENCH_DIR/plain_audited.sql" ;;
         rows) script="$BENCH_DIR/plain_rows.sql" ;;
@@ -469,12 +470,17 @@ run_one() {
         api_chained) psql_db -c "SELECT bench_audit.use('chained')" >/dev/null ;;
         *) psql_db -c "SELECT bench_audit.use('c')" >/dev/null ;;
     esac
-    # the early lock release is a superuser setting: per role, for this run
+    # the early lock release and the kept checks are superuser settings:
+    # per role, for this run
     if [ "$wl" = api_noelr ]; then
         psql_db -c "ALTER ROLE $APP SET invoice.early_lock_release = off" >/dev/null
     else
         psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
     fi
+    case $wl in
+        *_fresh) psql_db -c "ALTER ROLE $APP SET invoice.keep_checks = off" >/dev/null ;;
+        *) psql_db -c "ALTER ROLE $APP RESET invoice.keep_checks" >/dev/null ;;
+    esac
     psql_db -c "CHECKPOINT"
     local opts="" busy0 busy1 wal0 wal1 lsn0 lsn1 ntx
     [ "$mode" = async ] && opts="-c synchronous_commit=off"
@@ -571,14 +577,16 @@ print_table() {
         "cpu us/tx" "WAL kB/tx" "/batched" "/row-by-row" "/shape"
     for tenants in $TENANT_SETS; do
         for clients in $CLIENTS; do
-            for wl in sale sale_off api api_noelr api_off api_plpgsql api_chained pipe shape shape_floor sale_shape sale_floor floor plain rows; do
+            for wl in sale sale_off sale_fresh api api_noelr api_fresh api_off api_plpgsql api_chained pipe shape shape_floor sale_shape sale_floor floor plain rows; do
                 key="$mode/$wl/$tenants/$clients"
                 [ -n "${TPS[$key]:-}" ] || continue
                 case $wl in
                     sale) label="create_and_issue (API)" ;;
                     sale_off) label="create_and_issue, no audit" ;;
+                    sale_fresh) label="sale, checks not kept" ;;
                     api) label="create+issue (API)" ;;
                     api_noelr) label="API, locks held to flush" ;;
+                    api_fresh) label="API, checks not kept" ;;
                     api_off) label="API, audit off" ;;
                     api_plpgsql) label="API, PL/pgSQL audit" ;;
                     api_chained) label="API, PL/pgSQL same audit" ;;
@@ -675,6 +683,18 @@ elr_effect_of() {
         printf "  tenants %2s clients %2s: %.2f\n", t, n, on / off }'
 }
 
+# kept_effect_of WORKLOAD MODE TENANTS CLIENTS: what keeping the CHECK
+# constraints prepared gains WORKLOAD (sale, api) against WORKLOAD_fresh
+kept_effect_of() {
+    local k="$2/%s/$3/$4"
+    awk -v on="${TPS[$(printf "$k" "$1")]}" -v off="${TPS[$(printf "$k" "$1_fresh")]}" \
+        -v son="${SRV[$(printf "$k" "$1")]}" -v soff="${SRV[$(printf "$k" "$1_fresh")]}" \
+        -v t="$3" -v n="$4" 'BEGIN {
+        printf "  tenants %2s clients %2s: tps %.2f; backends %s us/tx against %s (%s)\n", t, n, on / off,
+            (son == "" ? "n/a" : son), (soff == "" ? "n/a" : soff),
+            (son == "" || soff == "" ? "n/a" : sprintf("%+d us", son - soff)) }'
+}
+
 # shape_effect_of MODE TENANTS CLIENTS: what the API's shape alone costs (its
 # statements in plain SQL against the ceiling) and what the API's own work
 # costs on top of it (audit off, and as installed), in tps and CPU
@@ -753,6 +773,7 @@ for mode in $modes; do
 done
 psql_db -c "SELECT bench_audit.use('c')" >/dev/null
 psql_db -c "ALTER ROLE $APP RESET invoice.early_lock_release" >/dev/null
+psql_db -c "ALTER ROLE $APP RESET invoice.keep_checks" >/dev/null
 
 # ---------------------------------------------------------------- bulk
 # INSERT ... SELECT of BULK_ROWS rows into an audited table (a fresh copy of
@@ -864,6 +885,10 @@ fi
             "against_floor sale_floor sale" "plain sale_floor sale"
         per_config "$mode" "early lock release: API tps with it / with the locks held to the flush" \
             elr_effect_of "api api_noelr"
+        per_config "$mode" "kept CHECK constraints (invoice.keep_checks): the sale with them / prepared for each statement" \
+            "kept_effect_of sale" "sale sale_fresh"
+        per_config "$mode" "kept CHECK constraints: the two-call API with them / prepared for each statement" \
+            "kept_effect_of api" "api api_fresh"
     done
     [ "$BULK_REPS" -gt 0 ] || exit 0
     echo
