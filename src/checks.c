@@ -165,9 +165,9 @@ set_matches(const CheckSet *set, const TupleConstr *constr)
 
 /*
  * set_build
- *		Prepares the constraints of `rel` into the hash entry `set`, whose
- *		key is filled.  It is built in the transaction's memory and moved to
- *		the cache only when whole, so an error leaves no half-built set.
+ *		Prepares the constraints of `rel` into `set`.  It is built in the
+ *		transaction's memory, which an error frees; the caller moves it to
+ *		the cache once it is whole and has its place in the hash table.
  */
 static void
 set_build(CheckSet *set, Relation rel)
@@ -192,7 +192,6 @@ set_build(CheckSet *set, Relation rel)
 	}
 	MemoryContextSwitchTo(old);
 
-	MemoryContextSetParent(cxt, checks_cxt);
 	MemoryContextCopyAndSetIdentifier(cxt, RelationGetRelationName(rel));
 	set->ncheck = n;
 	set->ccbin = ccbin;
@@ -246,6 +245,7 @@ checks_give(ResultRelInfo *rri, EState *estate)
 		/* a statement given the old states may still be running */
 		if (found)
 			MemoryContextSetParent(set->cxt, TopTransactionContext);
+		MemoryContextSetParent(fresh.cxt, checks_cxt);
 		*set = fresh;
 	}
 	if (set->all_kept)
