@@ -430,12 +430,26 @@ wal_profile() {
         { printf '%-10s %-44s %9s %11s %11s %6s\n' rmgr relation recs/tx bytes/tx "of it FPI" share; cat; } > "$prefix.walrels"
 }
 
-# backend_cpu PIDS: the CPU ticks (utime + stime) the processes PIDS have
-# used, and the transactions the bench database has committed
-backend_cpu() {
-    local ticks
-    ticks=$(for p in $1; do cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null; done | awk '{t += $1 + $2} END {print t + 0}')
-    echo "$ticks $(psql_su -d postgres -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = '$DB'")"
+# backend_ticks PIDS: "PID TICKS" for each process of PIDS still running, its
+# CPU ticks (utime + stime) so far
+backend_ticks() {
+    local p st
+    for p in $1; do
+        # a process that has exited is left out
+        read -r -a st 2>/dev/null < "/proc/$p/stat" || continue
+        echo "$p $((st[13] + st[14]))"
+    done
+}
+
+# now_us: the time, in microseconds since the epoch (as pgbench logs it)
+now_us() {
+    date +%s%6N
+}
+
+# app_backends: the pids of the client backends of the benchmark's role
+app_backends() {
+    psql_su -d postgres -Atc "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity
+                              WHERE usename = '$APP' AND backend_type = 'client backend'"
 }
 
 # busy CPU time of the whole machine (server, pgbench, kernel), in jiffies
@@ -481,6 +495,14 @@ run_one() {
         *_fresh) psql_db -c "ALTER ROLE $APP SET invoice.keep_checks = off" >/dev/null ;;
         *) psql_db -c "ALTER ROLE $APP RESET invoice.keep_checks" >/dev/null ;;
     esac
+    # the previous run's backends may still be exiting: their CPU is not
+    # this run's, and a pid that vanishes between two samples would be
+    # counted at one and not at the other
+    local gone=0
+    while [ -n "$(app_backends)" ] && [ "$gone" -lt 50 ]; do
+        sleep 0.1
+        gone=$((gone + 1))
+    done
     psql_db -c "CHECKPOINT"
     local opts="" busy0 busy1 wal0 wal1 lsn0 lsn1 ntx
     [ "$mode" = async ] && opts="-c synchronous_commit=off"
@@ -493,7 +515,7 @@ run_one() {
             -l --log-prefix="$prefix" -f "$script" \
             -D org_lo="$org_lo" -D org_hi="$org_hi" -D user_off="$user_off" -D cust_off="$cust_off" \
             "$DB" > "$prefix.pgbench" 2>&1 &
-    local bench_pid=$! pids srv0 srv1 srv=""
+    local bench_pid=$! pids ticks0 ticks1 t0="" t1="" srv=""
     if [ "$SECS" -gt 3 ]; then
         # the CPU of the benchmark's own backends (utime + stime), from the
         # second second to two seconds before the end, over the transactions
@@ -503,16 +525,15 @@ run_one() {
         # second more; a backend missed here would leave its work uncounted
         local waited=0
         sleep 1
-        while [ "$(psql_su -d postgres -Atc "SELECT count(*) FROM pg_stat_activity
-                     WHERE usename = '$APP' AND backend_type = 'client backend'")" -lt "$clients" ] &&
-              [ "$waited" -lt 20 ]; do
+        pids=$(app_backends)
+        while [ "$(wc -w <<<"$pids")" -lt "$clients" ] && [ "$waited" -lt 20 ]; do
             sleep 0.1
             waited=$((waited + 1))
+            pids=$(app_backends)
         done
-        pids=$(psql_su -d postgres -Atc "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity
-                                          WHERE usename = '$APP' AND backend_type = 'client backend'")
         [ "$(wc -w <<<"$pids")" -ge "$clients" ] || echo "!! only $(wc -w <<<"$pids") of $clients backends seen: backends us/tx undercounts" >&2
-        srv0=$(backend_cpu "$pids")
+        ticks0=$(backend_ticks "$pids")
+        t0=$(now_us)
         if [ "$PERF" = 1 ]; then
             # this server's processes only (the machine may run other servers)
             perf record -q $PERF_OPTS -p "$(psql_su -d postgres -Atc "SELECT string_agg(pid::text, ',')
@@ -521,11 +542,8 @@ run_one() {
         else
             sleep $((SECS - 2))
         fi
-        srv1=$(backend_cpu "$pids")
-        # ticks of 10 ms over transactions, in microseconds (not under perf,
-        # which adds its own)
-        [ "$PERF" = 1 ] || srv=$(awk -v c0="${srv0% *}" -v x0="${srv0#* }" -v c1="${srv1% *}" -v x1="${srv1#* }" \
-            'BEGIN {if (x1 > x0) printf "%.0f", (c1 - c0) * 10000 / (x1 - x0)}')
+        ticks1=$(backend_ticks "$pids")
+        t1=$(now_us)
     fi
     wait "$bench_pid" || rc=$?
     out=$(cat "$prefix.pgbench")
@@ -560,6 +578,17 @@ run_one() {
     read -r avg p95 < <(cat "$prefix".[0-9]* | awk '$3 ~ /^[0-9]+$/ {print $3}' | sort -n |
         awk '{v[NR] = $1; s += $1} END {i = int(NR * 0.95); if (i < NR * 0.95) i++; if (i < 1) i = 1;
              printf "%.2f %.2f\n", s / NR / 1000, v[i] / 1000}')
+    # the backends' ticks of 10 ms, summed over those alive at both samples,
+    # over the transactions pgbench saw end between them, in microseconds
+    # (not under perf, which adds its own)
+    if [ -n "$t1" ] && [ "$PERF" != 1 ]; then
+        srv=$(awk -v t0="$t0" -v t1="$t1" '
+            FNR == 1 {f++}
+            f == 1 {ticks0[$1] = $2; next}
+            f == 2 {if ($1 in ticks0) d += $2 - ticks0[$1]; next}
+            {t = $5 * 1000000 + $6; if (t > t0 + 0 && t <= t1 + 0) n++}
+            END {if (n > 0) printf "%.0f", d * 10000 / n}' <(echo "$ticks0") <(echo "$ticks1") "$prefix".[0-9]*)
+    fi
     printf '   %-5s %-11s tenants %2s clients %2s: %8.1f tps %6s us/tx, backends %5s us/tx%s\n' "$mode" "$wl" \
         "$tenants" "$clients" "$tps" "$cpu" "${srv:-n/a}" "$([ "$REPEAT" -gt 1 ] && echo " (run $rep)")"
     [ -z "${CPU[$key]:-}" ] || [ "$cpu" -lt "${CPU[$key]}" ] || return 0
