@@ -510,6 +510,7 @@ run_one() {
     wal0=$(wal_bytes)
     [ "$WALDUMP" = 1 ] && lsn0=$(wal_lsn)
     busy0=$(cpu_busy)
+    local start_us; start_us=$(now_us)
     PGUSER=$APP PGPASSWORD=$APP_PW PGOPTIONS="$opts" \
         pgbench -n -M prepared -c "$clients" -j "$threads" -T "$SECS" \
             -l --log-prefix="$prefix" -f "$script" \
@@ -517,12 +518,12 @@ run_one() {
             "$DB" > "$prefix.pgbench" 2>&1 &
     local bench_pid=$! pids ticks0 ticks1 t0="" t1="" srv=""
     if [ "$SECS" -gt 3 ]; then
-        # the CPU of the benchmark's own backends (utime + stime), from the
-        # second second to two seconds before the end, over the transactions
-        # committed meanwhile: what the server spent, without pgbench, the
-        # kernel's work for other processes, or another server on the machine
-        # every client connected (32 of them take about a second), then one
-        # second more; a backend missed here would leave its work uncounted
+        # the CPU of the benchmark's own backends (utime + stime), from once
+        # every client has connected (32 of them take about a second) to a
+        # second before pgbench stops, over the transactions that ended
+        # meanwhile: what the server spent, without pgbench, the kernel's
+        # work for other processes, or another server on the machine.  A
+        # backend missed here would leave its work uncounted.
         local waited=0
         sleep 1
         pids=$(app_backends)
@@ -534,16 +535,30 @@ run_one() {
         [ "$(wc -w <<<"$pids")" -ge "$clients" ] || echo "!! only $(wc -w <<<"$pids") of $clients backends seen: backends us/tx undercounts" >&2
         ticks0=$(backend_ticks "$pids")
         t0=$(now_us)
-        if [ "$PERF" = 1 ]; then
+        # the second sample a second before pgbench stops, however long the
+        # clients took to connect: a backend that has exited by then would
+        # take its ticks with it
+        local window
+        window=$(awk -v s="$start_us" -v t="$t0" -v d="$SECS" 'BEGIN {printf "%.2f", (s + (d - 1) * 1000000 - t) / 1000000}')
+        if awk -v w="$window" 'BEGIN {exit !(w < 1)}'; then
+            echo "!! $key: the clients took too long to connect: the backends' CPU is left out" >&2
+            t0=""
+        elif [ "$PERF" = 1 ]; then
             # this server's processes only (the machine may run other servers)
             perf record -q $PERF_OPTS -p "$(psql_su -d postgres -Atc "SELECT string_agg(pid::text, ',')
-                FROM pg_stat_activity WHERE pid <> pg_backend_pid()")" -o "$prefix.perf.data" -- sleep $((SECS - 2)) \
+                FROM pg_stat_activity WHERE pid <> pg_backend_pid()")" -o "$prefix.perf.data" -- sleep "$window" \
                 > /dev/null 2>&1 || echo "!! perf record failed" >&2
         else
-            sleep $((SECS - 2))
+            sleep "$window"
         fi
         ticks1=$(backend_ticks "$pids")
         t1=$(now_us)
+        if [ -z "$t0" ]; then
+            t1=""
+        elif ! kill -0 "$bench_pid" 2>/dev/null; then
+            echo "!! $key: pgbench ended before the second sample: the backends' CPU is left out" >&2
+            t1=""
+        fi
     fi
     wait "$bench_pid" || rc=$?
     out=$(cat "$prefix.pgbench")
