@@ -44,9 +44,9 @@
 # record type and by relation, from pg_waldump, into the run's logs),
 # BENCH_SETUP_SQL (a file of SQL the superuser runs in the database after
 # the setup, to try a change), BENCH_PERF (1: a `perf record` of the
-# server's processes during each run (from its second second to two seconds
-# before its end), its report of the hottest functions into the run's
-# logs, PREFIX.perf.txt; BENCH_PERF_OPTS, "-g" by default, chooses the
+# server's processes during each run (from once every client has connected
+# to a second before its end), its report of the hottest functions into the
+# run's logs, PREFIX.perf.txt; BENCH_PERF_OPTS, "-g" by default, chooses the
 # call graphs, e.g. "--call-graph dwarf"), BENCH_REPEAT (1: how many times
 # each workload runs, one after another, interleaved with the others; the
 # table keeps the run with the least CPU per transaction).
