@@ -538,26 +538,25 @@ run_one() {
         # the second sample a second before pgbench stops, however long the
         # clients took to connect: a backend that has exited by then would
         # take its ticks with it
-        local window
-        window=$(awk -v s="$start_us" -v t="$t0" -v d="$SECS" 'BEGIN {printf "%.2f", (s + (d - 1) * 1000000 - t) / 1000000}')
-        if awk -v w="$window" 'BEGIN {exit !(w < 1)}'; then
+        local window_us=$((start_us + (SECS - 1) * 1000000 - t0)) window
+        if [ "$window_us" -lt 1000000 ]; then
             echo "!! $key: the clients took too long to connect: the backends' CPU is left out" >&2
-            t0=""
-        elif [ "$PERF" = 1 ]; then
-            # this server's processes only (the machine may run other servers)
-            perf record -q $PERF_OPTS -p "$(psql_su -d postgres -Atc "SELECT string_agg(pid::text, ',')
-                FROM pg_stat_activity WHERE pid <> pg_backend_pid()")" -o "$prefix.perf.data" -- sleep "$window" \
-                > /dev/null 2>&1 || echo "!! perf record failed" >&2
         else
-            sleep "$window"
-        fi
-        ticks1=$(backend_ticks "$pids")
-        t1=$(now_us)
-        if [ -z "$t0" ]; then
-            t1=""
-        elif ! kill -0 "$bench_pid" 2>/dev/null; then
-            echo "!! $key: pgbench ended before the second sample: the backends' CPU is left out" >&2
-            t1=""
+            printf -v window '%d.%03d' $((window_us / 1000000)) $((window_us % 1000000 / 1000))
+            if [ "$PERF" = 1 ]; then
+                # this server's processes only (the machine may run other servers)
+                perf record -q $PERF_OPTS -p "$(psql_su -d postgres -Atc "SELECT string_agg(pid::text, ',')
+                    FROM pg_stat_activity WHERE pid <> pg_backend_pid()")" -o "$prefix.perf.data" -- sleep "$window" \
+                    > /dev/null 2>&1 || echo "!! perf record failed" >&2
+            else
+                sleep "$window"
+            fi
+            ticks1=$(backend_ticks "$pids")
+            t1=$(now_us)
+            if ! kill -0 "$bench_pid" 2>/dev/null; then
+                echo "!! $key: pgbench ended before the second sample: the backends' CPU is left out" >&2
+                t1=""
+            fi
         fi
     fi
     wait "$bench_pid" || rc=$?
